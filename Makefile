@@ -1,0 +1,50 @@
+# The two quick-start commands:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := .make
+
+.PHONY: install run test checks lint format bench clean
+
+install: $(STAMP)/python $(STAMP)/node
+
+$(STAMP)/python: requirements.txt requirements-dev.txt
+	@mkdir -p $(STAMP)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
+$(STAMP)/node: package.json package-lock.json
+	@mkdir -p $(STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Install, migrate the embedded SQLite database, load demo data and serve the admin.
+run: install
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py seed_demo
+	@echo "Admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops the server)"
+	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+
+# The whole test suite: static checks, then PostgreSQL, TimescaleDB and SQLite phases.
+test: install checks
+	$(PY) scripts/run_tests.py
+
+# Lint, formatting, migrations in sync, and the production deploy checks.
+checks: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=false SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-production-like-secret-key \
+		ALLOWED_HOSTS=rules.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) node_modules $(STAMP)

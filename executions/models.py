@@ -1,0 +1,63 @@
+"""The execution log: one row per evaluation, a TimescaleDB hypertable where available.
+
+On TimescaleDB the migration turns the table into a hypertable partitioned by `timestamp` with
+1-day chunks (django-timescaledb). TimescaleDB requires every unique key to include the partition
+column, and django-timescaledb drops the primary key, so uniqueness is (execution_id, timestamp);
+on PostgreSQL and SQLite the same migration makes a plain table.
+"""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from timescale.db.models.fields import TimescaleDateTimeField
+
+from rules.models import Tenant, TenantQuerySet
+
+
+class ExecutionSource(models.TextChoices):
+    API = "api", "API"
+    BATCH = "batch", "Batch API"
+    CLI = "cli", "Command line"
+    ADMIN = "admin", "Admin try-it"
+
+
+class ExecutionLog(models.Model):
+    execution_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    timestamp = TimescaleDateTimeField(interval="1 day", default=timezone.now)
+    # No database constraint: the log is append-only history and must not block tenant changes.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    # The ruleset is stored by value, so logs survive the ruleset's deletion.
+    ruleset_id = models.BigIntegerField(null=True, blank=True)
+    ruleset_name = models.CharField(max_length=100, blank=True)
+    ruleset_version = models.CharField(max_length=20, blank=True)
+    input_data = models.JSONField(default=dict)
+    output_data = models.JSONField(default=dict, blank=True)
+    total_points = models.FloatField(null=True, blank=True)
+    pattern_result = models.CharField(max_length=500, blank=True)
+    action_recommendation = models.CharField(max_length=200, null=True, blank=True)
+    execution_time_ms = models.FloatField(default=0)
+    success = models.BooleanField(default=True)
+    error_message = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=ExecutionSource.choices)
+    caller = models.CharField(max_length=200, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-timestamp"]
+        get_latest_by = "timestamp"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["execution_id", "timestamp"], name="executionlog_id_time_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-timestamp"], name="executionlog_tenant_time"),
+            models.Index(fields=["ruleset_id", "-timestamp"], name="executionlog_ruleset_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.execution_id} {self.ruleset_name} {self.ruleset_version}"

@@ -1,0 +1,62 @@
+"""Statuses, roles and the lifecycle table: data, not if-chains."""
+
+from django.db import models
+
+
+class RulesetStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    DEPRECATED = "deprecated", "Deprecated"
+    ARCHIVED = "archived", "Archived"
+
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    RulesetStatus.DRAFT: frozenset({RulesetStatus.ACTIVE, RulesetStatus.ARCHIVED}),
+    RulesetStatus.ACTIVE: frozenset({RulesetStatus.INACTIVE, RulesetStatus.DEPRECATED}),
+    RulesetStatus.INACTIVE: frozenset(
+        {RulesetStatus.ACTIVE, RulesetStatus.DEPRECATED, RulesetStatus.ARCHIVED}
+    ),
+    RulesetStatus.DEPRECATED: frozenset({RulesetStatus.ARCHIVED}),
+    RulesetStatus.ARCHIVED: frozenset(),
+}
+
+# Only drafts can be edited; every other status is a published, read-only version.
+EDITABLE_STATUSES = frozenset({RulesetStatus.DRAFT})
+
+
+class ItemStatus(models.TextChoices):
+    """Status of a rule, a catalog condition or a catalog action."""
+
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+
+
+class ConditionMode(models.TextChoices):
+    """How a rule combines its catalog conditions (original names: inclusive / exclusive)."""
+
+    ALL = "all", "All (inclusive)"
+    ANY = "any", "Any (exclusive)"
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    AUTHOR = "author", "Author"
+    APPROVER = "approver", "Approver"
+    ADMIN = "admin", "Admin"
+
+
+class Capability(models.TextChoices):
+    VIEW = "view"  # read rulesets, catalogs and logs; evaluate
+    EDIT = "edit"  # create and change drafts, create new draft versions
+    TRANSITION = "transition"  # activate, deactivate, deprecate, archive
+    MANAGE_MEMBERS = "manage_members"
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.VIEWER: frozenset({Capability.VIEW}),
+    Role.AUTHOR: frozenset({Capability.VIEW, Capability.EDIT}),
+    Role.APPROVER: frozenset({Capability.VIEW, Capability.TRANSITION}),
+    Role.ADMIN: frozenset(Capability.values),
+}
+

@@ -1,0 +1,30 @@
+"""The rule evaluation engine: compile a ruleset spec once, evaluate inputs fast, explain every answer.
+
+Pure Python with no Django imports, so that services, commands, the API and the benchmark share it.
+"""
+
+from .compiler import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    CompiledRuleset,
+    compile_ruleset,
+    ruleset_problems,
+)
+from .constants import parse_constant
+from .evaluation import Evaluation
+from .operators import OPERATORS, OperatorInfo
+from .problems import Problem, RulesetCompileError
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "OPERATORS",
+    "CompiledRuleset",
+    "Evaluation",
+    "OperatorInfo",
+    "Problem",
+    "RulesetCompileError",
+    "compile_ruleset",
+    "parse_constant",
+    "ruleset_problems",
+]

@@ -1,0 +1,664 @@
+"""Check a ruleset spec once, collecting every problem, and compile it into an immutable evaluator."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+
+from .constants import parse_constant
+from .evaluation import Evaluation
+from .operators import (
+    MATCHED,
+    NOT_MATCHED,
+    OPERATORS,
+    condition_text,
+    constant_needed,
+    explainer,
+    fast_expression,
+    operator_suggestions,
+    text_only,
+    prepare_constant,
+)
+from .problems import Problem, RulesetCompileError
+from .values import MISSING, NUMBER_TYPES, attribute_lookup
+
+FORMAT_NAME = "ruleengine.ruleset"
+FORMAT_VERSION = 1
+
+ACTIVE = "active"
+CATALOG_MODES = ("all", "any")
+NO_MATCH = "-"
+
+
+def _is_number(value) -> bool:
+    return type(value) in (int, float)
+
+
+def _is_integer(value) -> bool:
+    return type(value) is int
+
+
+def _is_string(value) -> bool:
+    return type(value) is str
+
+
+# Field type checks: (test, description used in problem messages).
+_STRING = (_is_string, "a string")
+_NUMBER = (_is_number, "a number")
+_INTEGER = (_is_integer, "an integer")
+_BOOLEAN = (lambda value: type(value) is bool, "true or false")
+_LIST = (lambda value: type(value) is list, "a list")
+_OBJECT = (lambda value: type(value) is dict, "an object")
+
+
+class _SpecReader:
+    """Reads fields of the spec with defaults, recording a problem for every wrong or missing one."""
+
+    def __init__(self):
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str, rule_id: str | None = None) -> None:
+        self.problems.append(Problem(rule_id=rule_id, message=message, path=path))
+
+    def field(
+        self,
+        entry: dict,
+        key: str,
+        path: str,
+        expected,
+        default=None,
+        *,
+        required=False,
+        rule_id=None,
+    ):
+        value = entry.get(key)
+        if value is None:
+            if required:
+                self.problem(f"{path}.{key}", f"'{key}' is required", rule_id)
+            return default
+        test, description = expected
+        if not test(value):
+            self.problem(
+                f"{path}.{key}",
+                f"'{key}' must be {description}, not {type(value).__name__}",
+                rule_id,
+            )
+            return default
+        return value
+
+    def entries(self, spec: dict, key: str) -> list:
+        value = spec.get(key)
+        if value is None:
+            return []
+        if type(value) is not list:
+            self.problem(key, f"'{key}' must be a list")
+            return []
+        return value
+
+
+class _ConditionPlan:
+    """A checked condition: attribute, operator and prepared constant, ready to compile."""
+
+    __slots__ = ("attribute", "operator", "constant", "prepared", "text", "condition_id", "active")
+
+    def __init__(self, attribute, operator, constant, prepared, condition_id=None, active=True):
+        self.attribute = attribute
+        self.operator = operator
+        self.constant = constant
+        self.prepared = prepared
+        self.text = condition_text(attribute, operator, constant)
+        self.condition_id = condition_id
+        self.active = active
+
+
+def _check_condition(
+    reader, entry, path, rule_id, *, operator_key, constant_key, condition_id=None
+):
+    attribute = reader.field(entry, "attribute", path, _STRING, required=True, rule_id=rule_id)
+    if attribute == "":
+        reader.problem(f"{path}.attribute", "'attribute' must not be empty", rule_id)
+        attribute = None
+    operator = reader.field(entry, operator_key, path, _STRING, required=True, rule_id=rule_id)
+    if operator is not None and operator not in OPERATORS:
+        reader.problem(
+            f"{path}.{operator_key}",
+            f"unknown operator '{operator}'; {operator_suggestions(operator)}",
+            rule_id,
+        )
+        operator = None
+    if operator is None:
+        return None
+    raw_constant = entry.get(constant_key)
+    if raw_constant is None and constant_key not in entry and constant_needed(operator):
+        reader.problem(
+            f"{path}.{constant_key}",
+            f"'{constant_key}' is required for operator '{operator}'",
+            rule_id,
+        )
+        return None
+    constant = copy.deepcopy(parse_constant(raw_constant))
+    if type(raw_constant) is str and type(constant) is not str and text_only(operator):
+        # A pattern such as "123" or "1.5" is text for these operators, not a number.
+        constant = raw_constant
+    prepared, message = prepare_constant(operator, constant)
+    if message is not None:
+        reader.problem(f"{path}.{constant_key}", message, rule_id)
+        return None
+    if attribute is None:
+        return None
+    return _ConditionPlan(attribute, operator, constant, prepared, condition_id)
+
+
+def _check_spec(spec):
+    """(problems, plan) for a spec; the plan is only complete when there are no problems."""
+    reader = _SpecReader()
+    if not isinstance(spec, Mapping):
+        reader.problem("", "the ruleset spec must be a JSON object")
+        return reader.problems, None
+    spec_format = spec.get("format")
+    if spec_format is not None and spec_format != FORMAT_NAME:
+        reader.problem("format", f"'format' must be '{FORMAT_NAME}', not {spec_format!r}")
+    format_version = spec.get("format_version")
+    if format_version is not None and (
+        not _is_integer(format_version) or not 1 <= format_version <= FORMAT_VERSION
+    ):
+        reader.problem(
+            "format_version", f"unsupported format_version {format_version!r}; this engine reads 1"
+        )
+
+    header = spec.get("ruleset")
+    name, version = None, "1.0"
+    if type(header) is not dict:
+        reader.problem("ruleset", "'ruleset' must be an object with at least a 'name'")
+    else:
+        name = reader.field(header, "name", "ruleset", _STRING, required=True)
+        version = reader.field(header, "version", "ruleset", _STRING, "1.0")
+        reader.field(header, "description", "ruleset", _STRING)
+        reader.field(header, "is_default", "ruleset", _BOOLEAN)
+        reader.field(header, "tags", "ruleset", _LIST)
+        reader.field(header, "metadata", "ruleset", _OBJECT)
+
+    catalog = _check_catalog(reader, reader.entries(spec, "conditions"))
+    actions = _check_actions(reader, reader.entries(spec, "actions"))
+    rules = _check_rules(reader, reader.entries(spec, "rules"), catalog)
+    active_count = sum(1 for rule in rules if rule["active"])
+    patterns = _check_patterns(reader, reader.entries(spec, "patterns"), actions, active_count)
+    plan = {"name": name, "version": version, "rules": rules, "patterns": patterns}
+    return reader.problems, plan
+
+
+def _check_catalog(reader, entries) -> dict:
+    catalog: dict = {}
+    for index, entry in enumerate(entries):
+        path = f"conditions[{index}]"
+        if type(entry) is not dict:
+            reader.problem(path, "a condition must be an object")
+            continue
+        condition_id = reader.field(entry, "condition_id", path, _STRING, required=True)
+        for key in ("name", "description", "status"):
+            reader.field(entry, key, path, _STRING)
+        reader.field(entry, "tags", path, _LIST)
+        reader.field(entry, "metadata", path, _OBJECT)
+        plan = _check_condition(
+            reader,
+            entry,
+            path,
+            None,
+            operator_key="operator",
+            constant_key="value",
+            condition_id=condition_id,
+        )
+        if condition_id is None:
+            continue
+        if condition_id in catalog:
+            reader.problem(f"{path}.condition_id", f"duplicate condition id '{condition_id}'")
+            continue
+        if plan is not None:
+            plan.active = entry.get("status", ACTIVE) == ACTIVE
+        # None marks a known but broken condition, so that rules using it do not also report it as missing.
+        catalog[condition_id] = plan
+    return catalog
+
+
+def _check_actions(reader, entries) -> dict:
+    actions: dict = {}
+    for index, entry in enumerate(entries):
+        path = f"actions[{index}]"
+        if type(entry) is not dict:
+            reader.problem(path, "an action must be an object")
+            continue
+        action_id = reader.field(entry, "action_id", path, _STRING, required=True)
+        for key in ("name", "description", "action_type", "status"):
+            reader.field(entry, key, path, _STRING)
+        reader.field(entry, "configuration", path, _OBJECT)
+        reader.field(entry, "tags", path, _LIST)
+        reader.field(entry, "metadata", path, _OBJECT)
+        if action_id is None:
+            continue
+        if action_id in actions:
+            reader.problem(f"{path}.action_id", f"duplicate action id '{action_id}'")
+            continue
+        actions[action_id] = copy.deepcopy(dict(entry))
+    return actions
+
+
+def _check_rules(reader, entries, catalog) -> list:
+    rules = []
+    seen_ids: set = set()
+    for index, entry in enumerate(entries):
+        path = f"rules[{index}]"
+        if type(entry) is not dict:
+            reader.problem(path, "a rule must be an object")
+            continue
+        rule_id = reader.field(entry, "rule_id", path, _STRING, required=True)
+        if rule_id is not None:
+            if rule_id in seen_ids:
+                reader.problem(f"{path}.rule_id", f"duplicate rule id '{rule_id}'", rule_id)
+            seen_ids.add(rule_id)
+        for key in ("rule_name", "message", "description"):
+            reader.field(entry, key, path, _STRING, rule_id=rule_id)
+        weight = reader.field(entry, "weight", path, _NUMBER, 1.0, rule_id=rule_id)
+        rule_point = reader.field(entry, "rule_point", path, _NUMBER, 0, rule_id=rule_id)
+        priority = reader.field(entry, "priority", path, _INTEGER, 0, rule_id=rule_id)
+        action_result = reader.field(entry, "action_result", path, _STRING, "Y", rule_id=rule_id)
+        if len(action_result) != 1:
+            # Each rule owns one position of the pattern, so a result longer than one character would shift it.
+            reader.problem(
+                f"{path}.action_result",
+                f"'action_result' must be exactly one character, not {action_result!r}",
+                rule_id,
+            )
+        status = reader.field(entry, "status", path, _STRING, ACTIVE, rule_id=rule_id)
+        reader.field(entry, "tags", path, _LIST, rule_id=rule_id)
+        reader.field(entry, "metadata", path, _OBJECT, rule_id=rule_id)
+        rules.append(
+            {
+                "rule_id": rule_id,
+                "index": index,
+                "priority": priority,
+                "points": float(rule_point * weight),
+                "action_result": action_result,
+                "active": status == ACTIVE,
+                "form": _check_rule_form(reader, entry, path, rule_id, catalog),
+            }
+        )
+    return rules
+
+
+def _check_rule_form(reader, entry, path, rule_id, catalog):
+    inline = any(entry.get(key) is not None for key in ("attribute", "condition"))
+    catalog_form = entry.get("conditions") is not None
+    if inline and catalog_form:
+        reader.problem(
+            path,
+            "a rule has either 'attribute'/'condition'/'constant' or 'conditions', not both",
+            rule_id,
+        )
+        return None
+    if not inline and not catalog_form:
+        reader.problem(
+            path, "a rule needs 'attribute', 'condition' and 'constant', or 'conditions'", rule_id
+        )
+        return None
+    if inline:
+        plan = _check_condition(
+            reader, entry, path, rule_id, operator_key="condition", constant_key="constant"
+        )
+        return None if plan is None else ("inline", plan)
+
+    conditions = entry["conditions"]
+    conditions_path = f"{path}.conditions"
+    if type(conditions) is not dict:
+        reader.problem(
+            conditions_path, "'conditions' must be an object with 'mode' and 'items'", rule_id
+        )
+        return None
+    mode = reader.field(conditions, "mode", conditions_path, _STRING, "all", rule_id=rule_id)
+    if mode not in CATALOG_MODES:
+        reader.problem(
+            f"{conditions_path}.mode",
+            f"'mode' must be 'all' (original: inclusive) or 'any' (original: exclusive), not {mode!r}",
+            rule_id,
+        )
+        mode = None
+    items = reader.field(
+        conditions, "items", conditions_path, _LIST, required=True, rule_id=rule_id
+    )
+    if items is not None and not items:
+        reader.problem(
+            f"{conditions_path}.items", "'items' must name at least one condition", rule_id
+        )
+    plans = []
+    for position, condition_id in enumerate(items or ()):
+        item_path = f"{conditions_path}.items[{position}]"
+        if type(condition_id) is not str:
+            reader.problem(
+                item_path,
+                f"a condition reference must be a condition id string, not {condition_id!r}",
+                rule_id,
+            )
+        elif condition_id not in catalog:
+            reader.problem(item_path, f"unknown condition '{condition_id}'", rule_id)
+        elif catalog[condition_id] is not None:
+            plan = catalog[condition_id]
+            if not plan.active:
+                reader.problem(item_path, f"condition '{condition_id}' is not active", rule_id)
+            plans.append(plan)
+    if mode is None or not items or len(plans) != len(items):
+        return None
+    return (mode, tuple(plans))
+
+
+def _check_patterns(reader, entries, actions, pattern_length) -> dict:
+    patterns: dict = {}
+    for index, entry in enumerate(entries):
+        path = f"patterns[{index}]"
+        if type(entry) is not dict:
+            reader.problem(path, "a pattern must be an object")
+            continue
+        key = reader.field(entry, "pattern_key", path, _STRING, required=True)
+        recommendation = reader.field(entry, "action_recommendation", path, _STRING, required=True)
+        action_id = reader.field(entry, "action", path, _STRING)
+        reader.field(entry, "description", path, _STRING)
+        if action_id is not None and action_id not in actions:
+            reader.problem(f"{path}.action", f"unknown action '{action_id}'")
+        if key is None:
+            continue
+        if len(key) != pattern_length:
+            reader.problem(
+                f"{path}.pattern_key",
+                f"pattern key '{key}' has length {len(key)} but the ruleset produces patterns of length {pattern_length}",
+            )
+        if key in patterns:
+            reader.problem(f"{path}.pattern_key", f"duplicate pattern key '{key}'")
+            continue
+        patterns[key] = (recommendation, actions.get(action_id) if action_id is not None else None)
+    return patterns
+
+
+def ruleset_problems(spec) -> list[Problem]:
+    """Every problem of a ruleset spec (empty when it compiles)."""
+    problems, _ = _check_spec(spec)
+    return problems
+
+
+def compile_ruleset(spec) -> CompiledRuleset:
+    """Compile a ruleset spec; raises RulesetCompileError listing every problem."""
+    problems, plan = _check_spec(spec)
+    if problems:
+        raise RulesetCompileError(problems)
+    return CompiledRuleset(plan)
+
+
+class _CompiledCondition:
+    """One condition with its trace explanation and the source of its fast test."""
+
+    __slots__ = ("condition_id", "text", "lookup", "explain", "expression", "keys")
+
+    def __init__(self, plan: _ConditionPlan, bind, key_locals: dict):
+        self.condition_id = plan.condition_id
+        self.text = plan.text
+        self.lookup = attribute_lookup(plan.attribute)
+        self.explain = explainer(plan.operator, plan.prepared)
+        used = []
+
+        def local_for(key: str) -> tuple[str, str]:
+            number = key_locals.setdefault(key, len(key_locals))
+            used.append(key)
+            return f"value{number}", f"type{number}"
+
+        self.expression = fast_expression(
+            plan.attribute, plan.operator, plan.prepared, self.explain, bind, local_for
+        )
+        self.keys = tuple(used)
+
+
+class _CompiledRule:
+    __slots__ = (
+        "rule_id",
+        "priority",
+        "points",
+        "action_result",
+        "mode",
+        "conditions",
+        "text",
+        "expression",
+        "keys",
+    )
+
+    def __init__(self, rule: dict, condition_cache: dict, bind, key_locals: dict):
+        self.rule_id = rule["rule_id"]
+        self.priority = rule["priority"]
+        self.points = rule["points"]
+        self.action_result = rule["action_result"]
+        mode, payload = rule["form"]
+        if mode == "inline":
+            self.mode = None
+            self.conditions = (_CompiledCondition(payload, bind, key_locals),)
+            self.text = payload.text
+            self.expression = self.conditions[0].expression
+            self.keys = self.conditions[0].keys
+            return
+        self.mode = mode
+        # Catalog conditions are shared between rules: compile each once.
+        self.conditions = tuple(
+            _cached_condition(plan, condition_cache, bind, key_locals) for plan in payload
+        )
+        self.text = (" and " if mode == "all" else " or ").join(
+            f"({condition.text})" for condition in self.conditions
+        )
+        # and/or short-circuit exactly as all()/any() over the separate condition results.
+        joiner = " and " if mode == "all" else " or "
+        self.expression = (
+            "(" + joiner.join(f"({condition.expression})" for condition in self.conditions) + ")"
+        )
+        self.keys = tuple(key for condition in self.conditions for key in condition.keys)
+
+
+def _cached_condition(plan, cache, bind, key_locals) -> _CompiledCondition:
+    compiled = cache.get(plan.condition_id)
+    if compiled is None:
+        compiled = cache[plan.condition_id] = _CompiledCondition(plan, bind, key_locals)
+    return compiled
+
+
+# Rules per generated function: large enough that a typical ruleset is one call, small enough that a
+# 10,000-rule ruleset compiles quickly.
+_RULES_PER_CHUNK = 256
+
+
+def _evaluation_chunks(rules: tuple, namespace: dict, key_locals: dict) -> tuple:
+    """Generated functions (data, total, matched) -> (pattern part, total) that run the rules in order.
+
+    Generating straight-line code removes the per-rule call and loop overhead of a closure per rule,
+    which is most of the cost once the conditions are inline expressions. Each attribute a chunk reads
+    is looked up once, however many rules test it.
+    """
+    chunks = []
+    for start in range(0, len(rules), _RULES_PER_CHUNK):
+        part = rules[start : start + _RULES_PER_CHUNK]
+        lines = [
+            "def chunk(data, total, matched):",
+            "    get = data.get",
+            "    hit = matched.append",
+        ]
+        keys = dict.fromkeys(key for rule in part for key in rule.keys)
+        for key in keys:
+            number = key_locals[key]
+            lines.append(f"    value{number} = get({key!r}, MISSING)")
+            lines.append(f"    type{number} = type(value{number})")
+        for position, rule in enumerate(part):
+            lines += [
+                f"    if {rule.expression}:",
+                f"        p{position} = {rule.action_result!r}",
+                f"        total += {_points_literal(rule.points, namespace)}",
+                f"        hit({rule.rule_id!r})",
+                "    else:",
+                f"        p{position} = {NO_MATCH!r}",
+            ]
+        parts = ", ".join(f"p{position}" for position in range(len(part)))
+        lines.append(f"    return ''.join(({parts},)), total")
+        scope = dict(namespace)
+        exec(
+            compile("\n".join(lines), f"<ruleset chunk {start // _RULES_PER_CHUNK}>", "exec"), scope
+        )  # noqa: S102
+        chunks.append(scope["chunk"])
+    return tuple(chunks)
+
+
+def _points_literal(points: float, namespace: dict) -> str:
+    if math.isfinite(points):
+        return repr(points)
+    name = f"POINTS{len(namespace)}"
+    namespace[name] = points
+    return name
+
+
+def _input_data(data) -> dict:
+    # Inputs come from JSON; anything that is not an object has no attributes, so every rule sees "missing".
+    if type(data) is dict:
+        return data
+    if isinstance(data, Mapping):
+        return dict(data)
+    return {}
+
+
+class CompiledRuleset:
+    """An immutable, thread-safe evaluator for one ruleset; build it with compile_ruleset()."""
+
+    __slots__ = (
+        "name",
+        "version",
+        "rule_count",
+        "pattern_length",
+        "rule_ids",
+        "_rules",
+        "_chunks",
+        "_patterns",
+    )
+
+    def __init__(self, plan: dict):
+        active = [rule for rule in plan["rules"] if rule["active"]]
+        # Ascending priority; equal priorities keep the order of the ruleset (sorted() is stable).
+        active.sort(key=lambda rule: rule["priority"])
+        namespace = {"MISSING": MISSING, "NUMBERS": NUMBER_TYPES}
+
+        def bind(value) -> str:
+            name = f"BOUND{len(namespace)}"
+            namespace[name] = value
+            return name
+
+        condition_cache: dict = {}
+        key_locals: dict = {}
+        rules = tuple(_CompiledRule(rule, condition_cache, bind, key_locals) for rule in active)
+        assign = object.__setattr__
+        assign(self, "name", plan["name"])
+        assign(self, "version", plan["version"])
+        assign(self, "rule_count", len(rules))
+        assign(self, "pattern_length", len(rules) or None)
+        assign(self, "rule_ids", tuple(rule.rule_id for rule in rules))
+        assign(self, "_rules", rules)
+        assign(self, "_chunks", _evaluation_chunks(rules, namespace, key_locals))
+        assign(self, "_patterns", dict(plan["patterns"]))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a compiled ruleset is immutable; compile the changed spec instead")
+
+    def __delattr__(self, name):
+        raise AttributeError("a compiled ruleset is immutable")
+
+    def __repr__(self) -> str:
+        return f"<CompiledRuleset {self.name!r} version {self.version!r}: {self.rule_count} rules>"
+
+    def evaluate(self, data, trace: bool = False) -> Evaluation:
+        """Run every active rule on `data` (a JSON object); with trace=True also explain each rule."""
+        if type(data) is not dict:
+            data = _input_data(data)
+        if trace:
+            return self._evaluate_with_trace(data)
+        matched = []
+        chunks = self._chunks
+        if len(chunks) == 1:
+            pattern_result, total = chunks[0](data, 0.0, matched)
+        else:
+            parts = []
+            total = 0.0
+            for chunk in chunks:
+                part, total = chunk(data, total, matched)
+                parts.append(part)
+            pattern_result = "".join(parts)
+        found = self._patterns.get(pattern_result)
+        if found is None:
+            return Evaluation(total, pattern_result, None, None, matched)
+        return Evaluation(total, pattern_result, found[0], found[1], matched)
+
+    def _evaluate_with_trace(self, data: dict) -> Evaluation:
+        # Kept apart from evaluate() so that trace=False pays nothing for it; it explains every condition
+        # instead of stopping at the first that decides the rule.
+        pattern = []
+        matched = []
+        trace = []
+        total = 0.0
+        for rule in self._rules:
+            outcomes = []
+            for condition in rule.conditions:
+                value = condition.lookup(data)
+                outcomes.append(
+                    (condition, None if value is MISSING else value, condition.explain(value))
+                )
+            if rule.mode is None:
+                _, value, reason = outcomes[0]
+                holds = reason == MATCHED
+                entry = {
+                    "rule_id": rule.rule_id,
+                    "priority": rule.priority,
+                    "condition": rule.text,
+                    "value": value,
+                }
+            else:
+                reasons = [reason for _, _, reason in outcomes]
+                if rule.mode == "all":
+                    holds = all(reason == MATCHED for reason in reasons)
+                    reason = (
+                        MATCHED
+                        if holds
+                        else next(reason for reason in reasons if reason != MATCHED)
+                    )
+                else:
+                    holds = MATCHED in reasons
+                    reason = (
+                        MATCHED
+                        if holds
+                        else (reasons[0] if len(set(reasons)) == 1 else NOT_MATCHED)
+                    )
+                entry = {
+                    "rule_id": rule.rule_id,
+                    "priority": rule.priority,
+                    "condition": rule.text,
+                    "value": None,
+                }
+            entry["matched"] = holds
+            entry["reason"] = reason
+            entry["points"] = rule.points if holds else 0.0
+            if rule.mode is not None:
+                entry["conditions"] = [
+                    {
+                        "condition_id": condition.condition_id,
+                        "condition": condition.text,
+                        "value": value,
+                        "matched": condition_reason == MATCHED,
+                        "reason": condition_reason,
+                    }
+                    for condition, value, condition_reason in outcomes
+                ]
+            trace.append(entry)
+            if holds:
+                pattern.append(rule.action_result)
+                total += rule.points
+                matched.append(rule.rule_id)
+            else:
+                pattern.append(NO_MATCH)
+        pattern_result = "".join(pattern)
+        recommendation, action = self._patterns.get(pattern_result, (None, None))
+        return Evaluation(total, pattern_result, recommendation, action, matched, trace)

@@ -1,0 +1,42 @@
+import getpass
+import os
+
+from django.core.management.base import BaseCommand, CommandError
+
+from rules.choices import Role
+from rules.models import Tenant
+from rules.services.tenancy import member_add
+
+
+class Command(BaseCommand):
+    help = (
+        "Give a user a role in a tenant, creating the user if needed (idempotent). The password "
+        "of a new user comes from DJANGO_MEMBER_PASSWORD, else a prompt."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--tenant", required=True, help="tenant slug")
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--email", default="")
+
+    def handle(self, *args, username, tenant, role, email, **options):
+        try:
+            tenant_obj = Tenant.objects.get(slug=tenant)
+        except Tenant.DoesNotExist:
+            raise CommandError(f"no tenant {tenant!r}; create it with create_tenant") from None
+        from django.contrib.auth import get_user_model
+
+        password = os.environ.get("DJANGO_MEMBER_PASSWORD") or None
+        exists = get_user_model().objects.filter(username=username).exists()
+        if not exists and password is None and options.get("interactive", True):
+            if not os.isatty(0):
+                raise CommandError(
+                    f"{username} is a new user: set DJANGO_MEMBER_PASSWORD or run interactively"
+                )
+            password = getpass.getpass(f"Password for {username}: ")
+        membership, created = member_add(
+            username=username, tenant=tenant_obj, role=role, password=password, email=email
+        )
+        user_note = "new user" if created else "existing user"
+        self.stdout.write(f"{username} ({user_note}) is {membership.role} in {tenant_obj.slug}")

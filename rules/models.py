@@ -1,0 +1,372 @@
+"""The authoring domain: tenants, memberships, rulesets and their parts, catalogs.
+
+Writes go through `rules.services`; these classes hold fields, constraints and field-level checks.
+"""
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from rules.choices import (
+    ROLE_CAPABILITIES,
+    ConditionMode,
+    ItemStatus,
+    Role,
+    RulesetStatus,
+)
+
+identifier_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+    "Use letters, digits, '_', '.' and '-', starting with a letter or digit.",
+)
+version_validator = RegexValidator(
+    r"^\d+(\.\d+)*$", "A version is numbers separated by dots, such as 1.0 or 2.3.1."
+)
+
+
+def condition_field_errors(*, attribute: str, operator: str, constant, fields: dict) -> dict:
+    """Field errors for one inline condition, found by the engine's own compile checks.
+
+    `fields` maps the spec's names (attribute, condition, constant) to the model's field names.
+    """
+    from rules.engine import ruleset_problems  # the engine is pure Python; imported lazily
+
+    spec = {
+        "ruleset": {"name": "field-check", "version": "1.0"},
+        "rules": [
+            {"rule_id": "field-check", "attribute": attribute, "condition": operator,
+             "constant": constant}
+        ],
+        "patterns": [],
+    }
+    errors: dict[str, list[str]] = {}
+    for problem in ruleset_problems(spec):
+        field = fields.get(problem.path.rsplit(".", 1)[-1], NON_FIELD_ERRORS)
+        errors.setdefault(field, []).append(problem.message)
+    return errors
+
+
+class TenantQuerySet(models.QuerySet):
+    """Tenant scoping in one place: the admin, the API and the commands all go through it."""
+
+    # The lookup from this model to its Tenant; parts of a ruleset reach it through the ruleset.
+    tenant_lookup = "tenant"
+
+    def for_tenant(self, tenant):
+        return self.filter(**{self.tenant_lookup: tenant})
+
+    def visible_to(self, user, capability: str = "view"):
+        """Objects in tenants where `user` has a role granting `capability` (superusers: all)."""
+        if not user or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+        tenant_ids = Membership.objects.filter(
+            user=user, role__in=roles, tenant__active=True
+        ).values("tenant_id")
+        return self.filter(**{f"{self.tenant_lookup}__in": tenant_ids})
+
+
+class RulesetPartQuerySet(TenantQuerySet):
+    tenant_lookup = "ruleset__tenant"
+
+
+class RuleConditionQuerySet(TenantQuerySet):
+    tenant_lookup = "rule__ruleset__tenant"
+
+
+class TenantItselfQuerySet(TenantQuerySet):
+    tenant_lookup = "pk"
+
+    def for_tenant(self, tenant):
+        return self.filter(pk=tenant.pk)
+
+
+class Tenant(models.Model):
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantItselfQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.slug
+
+
+class Membership(models.Model):
+    """A user's role in one tenant."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant"], name="membership_one_role_per_tenant")
+        ]
+        ordering = ["tenant__slug", "user__username"]
+
+    def __str__(self):
+        return f"{self.user} in {self.tenant} as {self.role}"
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Ruleset(TimestampedModel):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="rulesets")
+    name = models.CharField(max_length=100, validators=[identifier_validator])
+    description = models.TextField(blank=True)
+    version = models.CharField(max_length=20, default="1.0", validators=[version_validator])
+    status = models.CharField(
+        max_length=20, choices=RulesetStatus.choices, default=RulesetStatus.DRAFT
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="Evaluated when a request names no ruleset."
+    )
+    tags = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    # Bumped by every write to the ruleset or its parts; caches of compiled rulesets compare it.
+    revision = models.PositiveIntegerField(default=1, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = TenantQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["revision"])
+
+    class Meta:
+        ordering = ["tenant__slug", "name", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name", "version"], name="ruleset_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                condition=Q(status=RulesetStatus.ACTIVE),
+                name="ruleset_one_active_version",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(is_default=True), name="ruleset_one_default_per_tenant"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status"], name="ruleset_tenant_status")]
+
+    def __str__(self):
+        return f"{self.name} {self.version} ({self.status})"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == RulesetStatus.DRAFT
+
+    def clean(self):
+        if not isinstance(self.tags, list) or not all(isinstance(t, str) for t in self.tags):
+            raise ValidationError({"tags": "Tags are a list of strings."})
+        if not isinstance(self.metadata, dict):
+            raise ValidationError({"metadata": "Metadata is a JSON object."})
+
+
+class CatalogEntry(TimestampedModel):
+    """Fields shared by the per-tenant catalogs of conditions and actions."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.ACTIVE)
+    tags = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Condition(CatalogEntry):
+    """A reusable condition `attribute operator value`, referenced by rules of the tenant."""
+
+    condition_id = models.CharField(max_length=64, validators=[identifier_validator])
+    attribute = models.CharField(max_length=200)
+    operator = models.CharField(max_length=40)
+    value = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tenant__slug", "condition_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "condition_id"], name="condition_unique_id_per_tenant"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.condition_id}: {self.attribute} {self.operator} {self.value}"
+
+    def clean(self):
+        if self.attribute and self.operator:
+            errors = condition_field_errors(
+                attribute=self.attribute,
+                operator=self.operator,
+                constant=self.value,
+                fields={"attribute": "attribute", "condition": "operator", "constant": "value"},
+            )
+            if errors:
+                raise ValidationError(errors)
+
+
+class Action(CatalogEntry):
+    """A reusable action a pattern can point to (returned with the recommendation)."""
+
+    action_id = models.CharField(max_length=64, validators=[identifier_validator])
+    action_type = models.CharField(max_length=64, blank=True)
+    configuration = models.JSONField(default=dict, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tenant__slug", "action_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "action_id"], name="action_unique_id_per_tenant"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.action_id}: {self.name}"
+
+
+class Rule(TimestampedModel):
+    ruleset = models.ForeignKey(Ruleset, on_delete=models.CASCADE, related_name="rules")
+    rule_id = models.CharField(max_length=64, validators=[identifier_validator])
+    rule_name = models.CharField(max_length=200, blank=True)
+    # Inline form: `attribute condition constant` (condition is the operator's name).
+    attribute = models.CharField(max_length=200, blank=True)
+    condition = models.CharField("operator", max_length=40, blank=True)
+    constant = models.TextField(blank=True)
+    # Catalog form: conditions from the tenant's catalog combined with all/any.
+    condition_mode = models.CharField(
+        max_length=10, choices=ConditionMode.choices, blank=True, default=""
+    )
+    catalog_conditions = models.ManyToManyField(
+        Condition, through="RuleCondition", blank=True, related_name="rules"
+    )
+    message = models.TextField(blank=True)
+    weight = models.FloatField(default=1.0)
+    rule_point = models.FloatField(default=0)
+    priority = models.IntegerField(default=0, help_text="Rules run in ascending priority.")
+    # Source order, so equal priorities keep the order of the ruleset (and of imported files).
+    position = models.PositiveIntegerField(default=0)
+    action_result = models.CharField(
+        max_length=1, default="Y", help_text="Appended to the pattern when the rule matches."
+    )
+    status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.ACTIVE)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    tags = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    objects = RulesetPartQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ruleset", "priority", "position", "rule_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ruleset", "rule_id"], name="rule_unique_id_per_ruleset")
+        ]
+
+    def __str__(self):
+        return f"{self.rule_id} {self.rule_name}".strip()
+
+    @property
+    def uses_catalog(self) -> bool:
+        return bool(self.condition_mode)
+
+    def clean(self):
+        if self.condition_mode:
+            if self.attribute or self.condition or self.constant:
+                raise ValidationError(
+                    "A rule uses either an inline condition (attribute, operator, constant) or "
+                    "catalog conditions, not both."
+                )
+            return
+        errors = {}
+        if not self.attribute:
+            errors["attribute"] = "Give the attribute to test, or choose catalog conditions."
+        if not self.condition:
+            errors["condition"] = "Choose an operator, or catalog conditions."
+        if not errors:
+            errors = condition_field_errors(
+                attribute=self.attribute,
+                operator=self.condition,
+                constant=self.constant,
+                fields={"attribute": "attribute", "condition": "condition", "constant": "constant"},
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class RuleCondition(models.Model):
+    """A rule's link to one catalog condition, in order."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="condition_links")
+    condition = models.ForeignKey(Condition, on_delete=models.PROTECT, related_name="rule_links")
+    position = models.PositiveIntegerField(default=0)
+
+    objects = RuleConditionQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rule", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "condition"], name="rulecondition_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.rule.rule_id} uses {self.condition.condition_id}"
+
+
+class Pattern(TimestampedModel):
+    ruleset = models.ForeignKey(Ruleset, on_delete=models.CASCADE, related_name="patterns")
+    pattern_key = models.CharField(
+        max_length=500, help_text="One character per active rule, in execution order, e.g. Y-Y."
+    )
+    action_recommendation = models.CharField(max_length=200)
+    action = models.ForeignKey(
+        Action, null=True, blank=True, on_delete=models.PROTECT, related_name="patterns"
+    )
+    description = models.TextField(blank=True)
+
+    objects = RulesetPartQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ruleset", "pattern_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ruleset", "pattern_key"], name="pattern_unique_key_per_ruleset"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.pattern_key} → {self.action_recommendation}"

@@ -1,0 +1,71 @@
+"""The demo tenant, users and credit-scoring ruleset used by the quick start (idempotent)."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from rules.choices import Role
+from rules.models import Action, Ruleset
+from rules.services.editing import catalog_entry_save, pattern_create, rule_create, ruleset_create
+from rules.services.lifecycle import ruleset_activate, ruleset_set_default
+from rules.services.tenancy import member_add, tenant_create
+
+DEMO_TENANT = "demo"
+DEMO_RULES = [
+    dict(rule_id="R001", rule_name="Good credit score", attribute="applicant.credit_score",
+         condition="greater_than", constant="700", rule_point=100, weight=1.0, priority=1,
+         message="Credit score above 700"),
+    dict(rule_id="R002", rule_name="Stable income", attribute="applicant.income",
+         condition="greater_than_or_equal", constant="50000", rule_point=50, weight=1.0,
+         priority=2, message="Yearly income of at least 50,000"),
+    dict(rule_id="R003", rule_name="Low debt ratio", attribute="debt_ratio",
+         condition="less_than", constant="0.4", rule_point=50, weight=1.5, priority=3,
+         message="Debt below 40% of income"),
+]
+DEMO_PATTERNS = {
+    "YYY": ("APPROVE", "A_APPROVE"),
+    "YY-": ("REVIEW", "A_REVIEW"),
+    "Y-Y": ("REVIEW", "A_REVIEW"),
+    "-YY": ("REVIEW", "A_REVIEW"),
+    "Y--": ("DECLINE", None),
+    "-Y-": ("DECLINE", None),
+    "--Y": ("DECLINE", None),
+    "---": ("DECLINE", None),
+}
+
+
+@transaction.atomic
+def demo_seed(*, password: str) -> dict:
+    """Create the demo data unless it exists; returns the logins."""
+    tenant, _ = tenant_create(slug=DEMO_TENANT, name="Demo Bank")
+    user_model = get_user_model()
+    if not user_model.objects.filter(username="admin").exists():
+        user_model.objects.create_superuser("admin", "admin@example.com", password)
+    author = member_add(username="author", tenant=tenant, role=Role.AUTHOR, password=password)[0]
+    approver = member_add(
+        username="approver", tenant=tenant, role=Role.APPROVER, password=password
+    )[0]
+    if not Ruleset.objects.filter(tenant=tenant, name="credit_scoring").exists():
+        author_user, approver_user = author.user, approver.user
+        actions = {}
+        for action_id, name, queue in (
+            ("A_APPROVE", "Approve automatically", "auto"),
+            ("A_REVIEW", "Send to manual review", "underwriting"),
+        ):
+            actions[action_id] = catalog_entry_save(
+                entry=Action(tenant=tenant, action_id=action_id, name=name,
+                             action_type="decision", configuration={"queue": queue}),
+                actor=author_user,
+            )
+        ruleset = ruleset_create(
+            tenant=tenant, actor=author_user, name="credit_scoring", version="1.0",
+            description="Scores loan applications", tags=["credit", "demo"],
+        )
+        for position, fields in enumerate(DEMO_RULES):
+            rule_create(ruleset=ruleset, actor=author_user, position=position, **fields)
+        for key, (recommendation, action_id) in DEMO_PATTERNS.items():
+            pattern_create(ruleset=ruleset, actor=author_user, pattern_key=key,
+                           action_recommendation=recommendation,
+                           action=actions.get(action_id))
+        ruleset_activate(ruleset_id=ruleset.pk, actor=approver_user)
+        ruleset_set_default(ruleset_id=ruleset.pk, actor=approver_user)
+    return {"admin": password, "author": password, "approver": password}

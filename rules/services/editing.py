@@ -1,0 +1,209 @@
+"""Writes to rulesets, their parts (rules, catalog links, patterns) and the catalogs.
+
+Only drafts are editable. Every write validates the object (field errors as ValidationError),
+checks the actor's role, records history with the actor, and bumps the ruleset's revision so
+caches of compiled rulesets see the change.
+"""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from rules.choices import Capability, RulesetStatus
+from rules.models import Action, Condition, Pattern, Rule, RuleCondition, Ruleset
+from rules.services.errors import CatalogEntryInUse, RulesetReadOnly
+from rules.services.tenancy import capability_require
+
+RULESET_EDITABLE_FIELDS = ("name", "description", "version", "tags", "metadata")
+
+
+def ruleset_editable_check(ruleset: Ruleset) -> None:
+    if ruleset.status != RulesetStatus.DRAFT:
+        raise RulesetReadOnly(
+            f"{ruleset.name} {ruleset.version} is {ruleset.status} and therefore read-only; "
+            "create a new draft version to change it."
+        )
+
+
+def _ruleset_touch(ruleset_id: int, actor) -> None:
+    """Record that a ruleset changed: new revision (cache key), last editor, time."""
+    changes = {"revision": F("revision") + 1, "updated_at": timezone.now()}
+    if actor is not None:
+        changes["updated_by"] = actor
+    Ruleset.objects.filter(pk=ruleset_id).update(**changes)
+
+
+@transaction.atomic
+def ruleset_create(
+    *,
+    tenant,
+    actor,
+    name: str,
+    version: str = "1.0",
+    description: str = "",
+    tags: list | None = None,
+    metadata: dict | None = None,
+) -> Ruleset:
+    """Create a draft ruleset version."""
+    capability_require(actor=actor, tenant=tenant, capability=Capability.EDIT)
+    ruleset = Ruleset(
+        tenant=tenant,
+        name=name,
+        version=version,
+        description=description,
+        tags=tags or [],
+        metadata=metadata or {},
+        status=RulesetStatus.DRAFT,
+        created_by=actor,
+        updated_by=actor,
+    )
+    ruleset.full_clean()
+    ruleset._history_user = actor
+    ruleset.save()
+    return ruleset
+
+
+@transaction.atomic
+def ruleset_update(*, ruleset: Ruleset, actor, **changes) -> Ruleset:
+    """Change a draft's own fields (name, description, version, tags, metadata)."""
+    unknown = set(changes) - set(RULESET_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
+    locked = Ruleset.objects.select_for_update().get(pk=ruleset.pk)
+    capability_require(actor=actor, tenant=locked.tenant, capability=Capability.EDIT)
+    ruleset_editable_check(locked)
+    return ruleset_save(ruleset=ruleset, actor=actor, changes=changes)
+
+
+def ruleset_save(*, ruleset: Ruleset, actor, changes: dict | None = None) -> Ruleset:
+    """Validate and save a draft ruleset already changed in memory (the admin's form path)."""
+    for field, value in (changes or {}).items():
+        setattr(ruleset, field, value)
+    if ruleset.pk:
+        stored_status = Ruleset.objects.values_list("status", flat=True).get(pk=ruleset.pk)
+        if stored_status != RulesetStatus.DRAFT:
+            raise RulesetReadOnly(
+                f"{ruleset.name} {ruleset.version} is {stored_status} and therefore read-only; "
+                "create a new draft version to change it."
+            )
+        ruleset.revision = F("revision") + 1
+    else:
+        ruleset.status = RulesetStatus.DRAFT
+        ruleset.created_by = actor
+    capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
+    ruleset.full_clean(exclude=["revision"])
+    ruleset.updated_by = actor
+    ruleset._history_user = actor
+    ruleset.save()
+    ruleset.refresh_from_db(fields=["revision"])
+    return ruleset
+
+
+@transaction.atomic
+def ruleset_delete(*, ruleset: Ruleset, actor) -> None:
+    """Delete a draft or archived version (execution logs keep their copy of its identity)."""
+    capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
+    locked = Ruleset.objects.select_for_update().get(pk=ruleset.pk)
+    if locked.status not in (RulesetStatus.DRAFT, RulesetStatus.ARCHIVED):
+        raise RulesetReadOnly(
+            f"{locked.name} {locked.version} is {locked.status}; only drafts and archived "
+            "versions can be deleted."
+        )
+    locked._history_user = actor
+    locked.delete()
+
+
+def _part_ruleset(part) -> Ruleset:
+    if isinstance(part, RuleCondition):
+        return part.rule.ruleset
+    return part.ruleset
+
+
+@transaction.atomic
+def ruleset_part_save(*, part, actor):
+    """Create or update a Rule, Pattern or RuleCondition of a draft ruleset."""
+    ruleset = Ruleset.objects.select_for_update().select_related("tenant").get(
+        pk=_part_ruleset(part).pk
+    )
+    capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
+    ruleset_editable_check(ruleset)
+    if isinstance(part, Rule) and part.pk:
+        part.version = (Rule.objects.values_list("version", flat=True).get(pk=part.pk) or 0) + 1
+    part.full_clean()
+    part._history_user = actor
+    part.save()
+    _ruleset_touch(ruleset.pk, actor)
+    return part
+
+
+@transaction.atomic
+def ruleset_part_delete(*, part, actor) -> None:
+    """Delete a Rule, Pattern or RuleCondition of a draft ruleset."""
+    ruleset = Ruleset.objects.select_for_update().select_related("tenant").get(
+        pk=_part_ruleset(part).pk
+    )
+    capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
+    ruleset_editable_check(ruleset)
+    part._history_user = actor
+    part.delete()
+    _ruleset_touch(ruleset.pk, actor)
+
+
+def rule_create(*, ruleset: Ruleset, actor, conditions: list[Condition] = (), **fields) -> Rule:
+    """Create a rule; `conditions` (catalog form) are linked in the given order."""
+    with transaction.atomic():
+        rule = ruleset_part_save(part=Rule(ruleset=ruleset, **fields), actor=actor)
+        for position, condition in enumerate(conditions):
+            ruleset_part_save(
+                part=RuleCondition(rule=rule, condition=condition, position=position), actor=actor
+            )
+    return rule
+
+
+def pattern_create(*, ruleset: Ruleset, actor, **fields) -> Pattern:
+    return ruleset_part_save(part=Pattern(ruleset=ruleset, **fields), actor=actor)
+
+
+def catalog_entry_users(entry) -> list[Ruleset]:
+    """The ruleset versions that use a catalog condition or action."""
+    if isinstance(entry, Condition):
+        rulesets = Ruleset.objects.filter(rules__condition_links__condition=entry)
+    else:
+        rulesets = Ruleset.objects.filter(patterns__action=entry)
+    return list(rulesets.distinct().order_by("name", "version"))
+
+
+def _catalog_in_use_check(entry, verb: str) -> None:
+    published = [r for r in catalog_entry_users(entry) if r.status != RulesetStatus.DRAFT]
+    if published:
+        names = ", ".join(f"{r.name} {r.version} ({r.status})" for r in published)
+        raise CatalogEntryInUse(
+            f"{entry} is used by published versions and cannot be {verb}: {names}. "
+            "Create a new catalog entry and use it in a new draft version."
+        )
+
+
+@transaction.atomic
+def catalog_entry_save(*, entry, actor):
+    """Create or update a catalog Condition or Action (read-only once a published version uses it)."""
+    capability_require(actor=actor, tenant=entry.tenant, capability=Capability.EDIT)
+    if entry.pk:
+        type(entry).objects.select_for_update().get(pk=entry.pk)
+        _catalog_in_use_check(entry, "changed")
+    entry.full_clean()
+    entry._history_user = actor
+    entry.save()
+    for ruleset in catalog_entry_users(entry):
+        _ruleset_touch(ruleset.pk, None)
+    return entry
+
+
+@transaction.atomic
+def catalog_entry_delete(*, entry, actor) -> None:
+    capability_require(actor=actor, tenant=entry.tenant, capability=Capability.EDIT)
+    users = catalog_entry_users(entry)
+    if users:
+        names = ", ".join(f"{r.name} {r.version} ({r.status})" for r in users)
+        raise CatalogEntryInUse(f"{entry} is still used by {names}; remove it from them first.")
+    entry._history_user = actor
+    entry.delete()

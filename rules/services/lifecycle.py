@@ -1,0 +1,183 @@
+"""The ruleset lifecycle: transitions, activation checks and new draft versions.
+
+Every function takes the acting user (None = the system) and ids or objects, never a request, so the
+admin, the API and manage.py call the same code. Lifecycle changes lock every version of the
+ruleset's name, so two approvers cannot activate two versions at once.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from rules.choices import TRANSITIONS, Capability, RulesetStatus
+from rules.models import Pattern, Rule, RuleCondition, Ruleset
+from rules.services.errors import RulesetInvalid, TransitionNotAllowed
+from rules.services.specs import ruleset_validation_problems
+from rules.services.tenancy import capability_require
+
+# Callbacks run after a successful activation commits (e.g. publishing snapshots).
+# Registered by apps at start-up; a failing callback never undoes the activation.
+after_activation_callbacks: list = []
+
+
+def transition_check(current: str, target: str) -> None:
+    """Raise TransitionNotAllowed naming both states and the allowed targets."""
+    allowed = TRANSITIONS.get(current, frozenset())
+    if target not in allowed:
+        options = ", ".join(sorted(allowed)) or "none (archived is final)"
+        raise TransitionNotAllowed(
+            f"A ruleset cannot go from {current} to {target}. From {current} it can go to: "
+            f"{options}."
+        )
+
+
+def _lock_versions(*, tenant_id: int, name: str) -> dict[int, Ruleset]:
+    """Lock every version of (tenant, name) in primary-key order, so lockers never deadlock."""
+    versions = Ruleset.objects.select_for_update().filter(tenant_id=tenant_id, name=name)
+    return {r.pk: r for r in versions.order_by("pk")}
+
+
+def _save_status(ruleset: Ruleset, status: str, actor) -> None:
+    ruleset.status = status
+    ruleset.revision = F("revision") + 1
+    ruleset._history_user = actor
+    if actor is not None:
+        ruleset.updated_by = actor
+    ruleset.save()
+    ruleset.refresh_from_db(fields=["revision", "updated_at"])
+
+
+@transaction.atomic
+def ruleset_transition(*, ruleset_id: int, target: str, actor) -> Ruleset:
+    """Move a ruleset version to `target`, enforcing TRANSITIONS and activation checks."""
+    ruleset = Ruleset.objects.select_related("tenant").get(pk=ruleset_id)
+    capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.TRANSITION)
+    versions = _lock_versions(tenant_id=ruleset.tenant_id, name=ruleset.name)
+    ruleset = versions[ruleset.pk]
+    transition_check(ruleset.status, target)
+    if target == RulesetStatus.ACTIVE:
+        _activation_check(ruleset, actor)
+        for other in versions.values():
+            if other.pk != ruleset.pk and other.status == RulesetStatus.ACTIVE:
+                # The previous active version steps down in the same transaction.
+                _save_status(other, RulesetStatus.DEPRECATED, actor)
+                if other.is_default:
+                    Ruleset.objects.filter(pk=other.pk).update(is_default=False)
+                    ruleset.is_default = True
+    _save_status(ruleset, target, actor)
+    if target == RulesetStatus.ACTIVE:
+        for callback in after_activation_callbacks:
+            transaction.on_commit(lambda cb=callback: cb(ruleset_id=ruleset.pk), robust=True)
+    return ruleset
+
+
+def _activation_check(ruleset: Ruleset, actor) -> None:
+    problems = ruleset_validation_problems(ruleset)
+    if problems:
+        raise RulesetInvalid(problems, heading=f"{ruleset.name} {ruleset.version} cannot be activated")
+    if settings.RULESET_FOUR_EYES and actor is not None and ruleset.updated_by_id == actor.pk:
+        raise TransitionNotAllowed(
+            f"Four-eyes rule: {actor} edited {ruleset.name} {ruleset.version} last, so another "
+            "approver must activate it."
+        )
+
+
+def ruleset_activate(*, ruleset_id: int, actor) -> Ruleset:
+    return ruleset_transition(ruleset_id=ruleset_id, target=RulesetStatus.ACTIVE, actor=actor)
+
+
+def ruleset_deactivate(*, ruleset_id: int, actor) -> Ruleset:
+    return ruleset_transition(ruleset_id=ruleset_id, target=RulesetStatus.INACTIVE, actor=actor)
+
+
+def ruleset_deprecate(*, ruleset_id: int, actor) -> Ruleset:
+    return ruleset_transition(ruleset_id=ruleset_id, target=RulesetStatus.DEPRECATED, actor=actor)
+
+
+def ruleset_archive(*, ruleset_id: int, actor) -> Ruleset:
+    return ruleset_transition(ruleset_id=ruleset_id, target=RulesetStatus.ARCHIVED, actor=actor)
+
+
+def next_free_version(version: str, taken: set[str]) -> str:
+    """'1.0' -> '1.1', skipping versions that exist ('1.1' taken -> '1.2')."""
+    parts = [int(p) for p in version.split(".")]
+    if len(parts) == 1:
+        parts.append(0)
+    while True:
+        parts[-1] += 1
+        candidate = ".".join(str(p) for p in parts)
+        if candidate not in taken:
+            return candidate
+
+
+@transaction.atomic
+def ruleset_new_version(*, ruleset_id: int, actor, version: str | None = None) -> Ruleset:
+    """Clone a version (rules, catalog links, patterns) into a new draft with the next version."""
+    source = Ruleset.objects.select_related("tenant").get(pk=ruleset_id)
+    capability_require(actor=actor, tenant=source.tenant, capability=Capability.EDIT)
+    versions = _lock_versions(tenant_id=source.tenant_id, name=source.name)
+    taken = {v.version for v in versions.values()}
+    if version is None:
+        version = next_free_version(source.version, taken)
+    elif version in taken:
+        raise TransitionNotAllowed(f"{source.name} already has a version {version}")
+    draft = Ruleset(
+        tenant=source.tenant,
+        name=source.name,
+        description=source.description,
+        version=version,
+        status=RulesetStatus.DRAFT,
+        is_default=False,
+        tags=list(source.tags),
+        metadata={**source.metadata, "cloned_from": source.version},
+        created_by=actor,
+        updated_by=actor,
+    )
+    draft.full_clean()
+    draft._history_user = actor
+    draft.save()
+    now = timezone.now()
+    rules = list(Rule.objects.filter(ruleset=source).order_by("pk"))
+    links = list(RuleCondition.objects.filter(rule__ruleset=source).order_by("pk"))
+    patterns = list(Pattern.objects.filter(ruleset=source).order_by("pk"))
+    old_rule_pk = {}
+    for rule in rules:
+        old_rule_pk[rule.rule_id] = rule.pk
+        rule.pk = None
+        rule.ruleset = draft
+        rule.version = 1
+        rule.created_at = rule.updated_at = now
+    new_rules = bulk_create_with_history(rules, Rule, default_user=actor)
+    if any(r.pk is None for r in new_rules):  # backends that do not return ids from bulk inserts
+        new_rules = list(Rule.objects.filter(ruleset=draft))
+    new_rule_pk = {old_rule_pk[r.rule_id]: r.pk for r in new_rules}
+    for link in links:
+        link.pk = None
+        link.rule_id = new_rule_pk[link.rule_id]
+    bulk_create_with_history(links, RuleCondition, default_user=actor)
+    for pattern in patterns:
+        pattern.pk = None
+        pattern.ruleset = draft
+        pattern.created_at = pattern.updated_at = now
+    bulk_create_with_history(patterns, Pattern, default_user=actor)
+    return draft
+
+
+@transaction.atomic
+def ruleset_set_default(*, ruleset_id: int, actor) -> Ruleset:
+    """Make this ruleset the tenant's default (the one evaluated when a request names none)."""
+    ruleset = Ruleset.objects.select_related("tenant").get(pk=ruleset_id)
+    capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.TRANSITION)
+    for previous in Ruleset.objects.select_for_update().filter(
+        tenant_id=ruleset.tenant_id, is_default=True
+    ):
+        if previous.pk != ruleset.pk:
+            previous.is_default = False
+            previous._history_user = actor
+            previous.save(update_fields=["is_default", "updated_at"])
+    ruleset.is_default = True
+    ruleset._history_user = actor
+    ruleset.save(update_fields=["is_default", "updated_at"])
+    return ruleset
