@@ -1,4 +1,4 @@
-"""Benchmark: microseconds per evaluation of this engine against rule-engine and zen-engine on the same rules.
+"""Benchmark: microseconds per evaluation of this engine, rule-engine and zen-engine.
 
 Run from the repository root:  python benchmarks/engine.py [--bench-dir DIR] [--repeat N]
 Exits non-zero when the engines disagree on any pattern result.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 import tracemalloc
@@ -21,7 +20,7 @@ from rules.engine.converters import spec_from_flat  # noqa: E402
 
 DEFAULT_BENCH_DIR = Path(__file__).resolve().parents[2] / "shared" / "bench"
 
-# The original system's rule-engine expressions and zen-engine unary tests for the flat file's operators.
+# The flat file's operators as rule-engine expressions (the original system) and zen unary tests.
 RULE_ENGINE_SYMBOLS = {
     "equal": "==",
     "not_equal": "!=",
@@ -42,12 +41,12 @@ def load(bench_dir: Path):
 
 
 def ordered_rules(flat: dict) -> list[dict]:
-    """The flat rules in execution order (ascending priority, ties in file order), as the engine runs them."""
+    """The flat rules in execution order: ascending priority, ties in file order."""
     return sorted(flat["rules_set"], key=lambda rule: rule.get("priority", 0))
 
 
 def rule_engine_evaluator(flat: dict):
-    """The original system's core: one compiled rule_engine.Rule per rule, and the pattern/points loop."""
+    """The original system's core: a compiled rule_engine.Rule per rule, and the pattern loop."""
     import rule_engine
 
     context = rule_engine.Context(default_value=None)
@@ -229,7 +228,8 @@ def main(argv=None) -> int:
                 mismatches += 1
                 if mismatches <= 5:
                     print(
-                        f"input {number}: {label} gives {pattern} / {total}, this engine {ours.pattern_result}"
+                        f"input {number}: {label} gives {pattern} / {total}, "
+                        f"this engine {ours.pattern_result}"
                     )
 
     figures = {
@@ -254,7 +254,8 @@ def main(argv=None) -> int:
 
     seconds, bytes_per_rule = compile_figures(flat, args.large)
     print(
-        f"compile {args.large:,} rules: {seconds:.3f} s (target < 1 s); memory {bytes_per_rule:,.0f} bytes per rule"
+        f"compile {args.large:,} rules: {seconds:.3f} s (target < 1 s); "
+        f"memory {bytes_per_rule:,.0f} bytes per rule"
     )
     print(
         f"pattern results on {len(inputs)} inputs: "

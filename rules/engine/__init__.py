@@ -1,4 +1,4 @@
-"""The rule evaluation engine: compile a ruleset spec once, evaluate inputs fast, explain every answer.
+"""The rule evaluation engine: compile a ruleset spec once, evaluate fast, explain every answer.
 
 Pure Python with no Django imports, so that services, commands, the API and the benchmark share it.
 """

@@ -1,4 +1,4 @@
-"""Check a ruleset spec once, collecting every problem, and compile it into an immutable evaluator."""
+"""Check a ruleset spec once, collecting every problem, and compile it into an evaluator."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from .operators import (
     explainer,
     fast_expression,
     operator_suggestions,
-    text_only,
     prepare_constant,
+    text_only,
 )
 from .problems import Problem, RulesetCompileError
 from .values import MISSING, NUMBER_TYPES, attribute_lookup
@@ -53,7 +53,7 @@ _OBJECT = (lambda value: type(value) is dict, "an object")
 
 
 class _SpecReader:
-    """Reads fields of the spec with defaults, recording a problem for every wrong or missing one."""
+    """Reads fields of the spec with defaults, recording a problem for each wrong or missing one."""
 
     def __init__(self):
         self.problems: list[Problem] = []
@@ -216,7 +216,7 @@ def _check_catalog(reader, entries) -> dict:
             continue
         if plan is not None:
             plan.active = entry.get("status", ACTIVE) == ACTIVE
-        # None marks a known but broken condition, so that rules using it do not also report it as missing.
+        # None marks a known but broken condition: rules using it must not report it as missing.
         catalog[condition_id] = plan
     return catalog
 
@@ -263,7 +263,7 @@ def _check_rules(reader, entries, catalog) -> list:
         priority = reader.field(entry, "priority", path, _INTEGER, 0, rule_id=rule_id)
         action_result = reader.field(entry, "action_result", path, _STRING, "Y", rule_id=rule_id)
         if len(action_result) != 1:
-            # Each rule owns one position of the pattern, so a result longer than one character would shift it.
+            # Each rule owns one position of the pattern; a longer result would shift the others.
             reader.problem(
                 f"{path}.action_result",
                 f"'action_result' must be exactly one character, not {action_result!r}",
@@ -318,7 +318,8 @@ def _check_rule_form(reader, entry, path, rule_id, catalog):
     if mode not in CATALOG_MODES:
         reader.problem(
             f"{conditions_path}.mode",
-            f"'mode' must be 'all' (original: inclusive) or 'any' (original: exclusive), not {mode!r}",
+            f"'mode' must be 'all' (original: inclusive) or 'any' (original: exclusive), "
+            f"not {mode!r}",
             rule_id,
         )
         mode = None
@@ -368,7 +369,8 @@ def _check_patterns(reader, entries, actions, pattern_length) -> dict:
         if len(key) != pattern_length:
             reader.problem(
                 f"{path}.pattern_key",
-                f"pattern key '{key}' has length {len(key)} but the ruleset produces patterns of length {pattern_length}",
+                f"pattern key '{key}' has length {len(key)} "
+                f"but the ruleset produces patterns of length {pattern_length}",
             )
         if key in patterns:
             reader.problem(f"{path}.pattern_key", f"duplicate pattern key '{key}'")
@@ -469,11 +471,11 @@ _RULES_PER_CHUNK = 256
 
 
 def _evaluation_chunks(rules: tuple, namespace: dict, key_locals: dict) -> tuple:
-    """Generated functions (data, total, matched) -> (pattern part, total) that run the rules in order.
+    """Generated functions (data, total, matched) -> (pattern part, total) running the rules.
 
-    Generating straight-line code removes the per-rule call and loop overhead of a closure per rule,
-    which is most of the cost once the conditions are inline expressions. Each attribute a chunk reads
-    is looked up once, however many rules test it.
+    Straight-line code removes the per-rule call and loop overhead of a closure per rule, which is
+    most of the cost once the conditions are inline expressions. Each attribute a chunk reads is
+    looked up once, however many rules test it.
     """
     chunks = []
     for start in range(0, len(rules), _RULES_PER_CHUNK):
@@ -516,7 +518,7 @@ def _points_literal(points: float, namespace: dict) -> str:
 
 
 def _input_data(data) -> dict:
-    # Inputs come from JSON; anything that is not an object has no attributes, so every rule sees "missing".
+    # Inputs come from JSON; a non-object has no attributes, so every rule sees "missing".
     if type(data) is dict:
         return data
     if isinstance(data, Mapping):
@@ -572,7 +574,7 @@ class CompiledRuleset:
         return f"<CompiledRuleset {self.name!r} version {self.version!r}: {self.rule_count} rules>"
 
     def evaluate(self, data, trace: bool = False) -> Evaluation:
-        """Run every active rule on `data` (a JSON object); with trace=True also explain each rule."""
+        """Run every active rule on `data` (a JSON object); trace=True also explains each rule."""
         if type(data) is not dict:
             data = _input_data(data)
         if trace:
@@ -594,8 +596,8 @@ class CompiledRuleset:
         return Evaluation(total, pattern_result, found[0], found[1], matched)
 
     def _evaluate_with_trace(self, data: dict) -> Evaluation:
-        # Kept apart from evaluate() so that trace=False pays nothing for it; it explains every condition
-        # instead of stopping at the first that decides the rule.
+        # Kept apart from evaluate() so that trace=False pays nothing for it; it explains every
+        # condition instead of stopping at the first that decides the rule.
         pattern = []
         matched = []
         trace = []

@@ -12,7 +12,7 @@ _WORDS = {"true": True, "false": False, "null": None}
 
 
 def parse_constant(constant):
-    """Type a constant: numbers, JSON or Python list literals, quoted strings, true/false/null, else the text."""
+    """Type a constant: numbers, list literals, quoted strings, true/false/null, else the text."""
     if not isinstance(constant, str):
         # Already typed, e.g. a JSON number in an imported file: keep it as it is.
         return constant

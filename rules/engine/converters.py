@@ -1,8 +1,8 @@
-"""Converters from the original system's configuration files (flat and structured) to the ruleset spec.
+"""Converters from the original system's configuration files (flat, structured) to the spec.
 
-They check the shape and types of the source file and report every problem with a JSON path into the
-source, so an import never fails with a KeyError halfway. The spec they return is then checked again by
-compile_ruleset (operators, constants, pattern lengths).
+They check the shape and types of the source file and report every problem with a JSON path into
+the source, so an import never fails with a KeyError halfway. The spec they return is then checked
+again by compile_ruleset (operators, constants, pattern lengths).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _MODES = {"inclusive": "all", "exclusive": "any"}
 
 
 class ConversionError(Exception):
-    """The source file cannot be converted; `.problems` lists every problem with its path in the source."""
+    """The source cannot be converted; `.problems` lists every problem with its source path."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
@@ -40,7 +40,8 @@ def detect_format(doc) -> str:
         [
             Problem(
                 None,
-                "not a ruleset: expected a spec ('format', 'ruleset', 'rules') or a 'rules_set' list",
+                "not a ruleset: expected a spec ('format', 'ruleset', 'rules') "
+                "or a 'rules_set' list",
                 "",
             )
         ]
@@ -178,7 +179,7 @@ def _spec(name, version, rules, conditions, patterns) -> dict:
 
 
 def spec_from_flat(doc, *, name: str, version: str = "1.0") -> dict:
-    """The spec of a flat rules file (each rule has attribute, condition and constant); keeps the file's order."""
+    """The spec of a flat rules file (attribute, condition, constant); keeps the file's order."""
     reader = _SourceReader()
     rules = []
     for index, entry in enumerate(reader.entries(doc, "rules_set")):

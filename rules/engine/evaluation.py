@@ -6,7 +6,7 @@ import copy
 
 
 class Evaluation:
-    """Total points, pattern, recommended action and matched rules for one input; the trace when asked."""
+    """Points, pattern, recommended action and matched rules for one input; the trace if asked."""
 
     __slots__ = (
         "total_points",
@@ -29,7 +29,7 @@ class Evaluation:
 
     @property
     def action(self) -> dict | None:
-        """The spec of the action linked to the matched pattern (a copy: the compiled ruleset is shared)."""
+        """The spec of the action linked to the matched pattern (a copy: the ruleset is shared)."""
         return copy.deepcopy(self._action) if self._action is not None else None
 
     def as_dict(self) -> dict:
@@ -47,6 +47,8 @@ class Evaluation:
 
     def __repr__(self) -> str:
         return (
-            f"Evaluation(total_points={self.total_points!r}, pattern_result={self.pattern_result!r}, "
-            f"action_recommendation={self.action_recommendation!r}, matched_rules={self.matched_rules!r})"
+            f"Evaluation(total_points={self.total_points!r}, "
+            f"pattern_result={self.pattern_result!r}, "
+            f"action_recommendation={self.action_recommendation!r}, "
+            f"matched_rules={self.matched_rules!r})"
         )

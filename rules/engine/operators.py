@@ -1,8 +1,8 @@
-"""The operators a condition can use: what each accepts as constant, how it reads, and how it is evaluated.
+"""The operators a condition can use: the constant each accepts, how it reads, how it evaluates.
 
 Every operator is built twice from the same rules: a fast boolean test used by `evaluate()` and an
-`explain` function used by the trace, which also says why a condition did not hold. The tests check both
-against a separate reference interpreter.
+`explain` function used by the trace, which also says why a condition did not hold. The tests check
+both against a separate reference interpreter.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import regex
 
 from .values import MISSING, NUMBER, NUMBER_TYPES, STRING, attribute_lookup, kind, same_value
 
-# A pathological pattern or a huge input must not stall a worker: inputs longer than this do not match,
-# and a search that runs longer than the timeout does not match either.
+# A pathological pattern or a huge input must not stall a worker: inputs longer than this do not
+# match, and a search that runs longer than the timeout does not match either.
 REGEX_MAX_INPUT_LENGTH = 10_000
 REGEX_TIMEOUT_SECONDS = 0.05
 
@@ -33,7 +33,7 @@ INPUT_TOO_LONG = "input_too_long"
 
 @dataclass(frozen=True)
 class OperatorInfo:
-    """An operator as the authoring tools show it: name, label for the dropdown, help for the constant."""
+    """An operator as the authoring tools show it: name, dropdown label, help for the constant."""
 
     name: str
     label: str
@@ -140,12 +140,12 @@ def constant_needed(operator: str) -> bool:
 
 
 def text_only(operator: str) -> bool:
-    """Whether the operator's constant is always text (regular expressions, prefixes and suffixes)."""
+    """Whether the operator's constant is always text (regular expressions, prefixes, suffixes)."""
     return operator in _REGEX or operator in ("starts_with", "ends_with")
 
 
 def prepare_constant(operator: str, constant):
-    """(prepared constant, problem message or None) for an already typed constant and a known operator."""
+    """(prepared constant, problem message or None) for a typed constant and a known operator."""
     constant_kind = kind(constant)
     if operator in _ORDERING:
         if constant_kind not in (NUMBER, STRING):
@@ -168,7 +168,8 @@ def prepare_constant(operator: str, constant):
         if not isinstance(constant, list):
             return (
                 None,
-                f'\'{operator}\' needs a list of values, e.g. ["a", "b"], not {_described(constant)}',
+                f'\'{operator}\' needs a list of values, e.g. ["a", "b"], '
+                f"not {_described(constant)}",
             )
         return _Members(constant), None
     if operator in ("starts_with", "ends_with"):
@@ -392,9 +393,10 @@ def _regex_explainer(operator: str, pattern):
 def fast_expression(attribute: str, operator: str, prepared, explain, bind, local_for) -> str:
     """Python source of a boolean expression for one condition, for the generated evaluation code.
 
-    `bind(value)` puts a value in the generated code's namespace and returns its name; `local_for(key)`
-    returns the names of the locals holding the key's value (MISSING when absent) and its type. Common
-    operators on plain keys become inline expressions; the rest call a closure built on `explain`.
+    `bind(value)` puts a value in the generated code's namespace and returns its name;
+    `local_for(key)` returns the names of the locals holding the key's value (MISSING when absent)
+    and its type. Common operators on plain keys become inline expressions; the rest call a
+    closure built on `explain`.
     """
     if "." not in attribute:
         expression = _inline_expression(attribute, operator, prepared, bind, local_for)
@@ -436,8 +438,8 @@ _COMPARISON_SYMBOLS = {
 
 
 def _inline_expression(attribute: str, operator: str, prepared, bind, local_for) -> str | None:
-    # Every constant goes through _literal() and attribute names only through local_for(), so nothing in
-    # the spec can inject code: strings only ever appear as Python string literals.
+    # Every constant goes through _literal() and attribute names only through local_for(), so
+    # nothing in the spec can inject code: strings only ever appear as Python string literals.
     constant_kind = kind(prepared)
     is_singleton = prepared is None or prepared is True or prepared is False
     if operator in ("equal", "not_equal"):
@@ -454,7 +456,8 @@ def _inline_expression(attribute: str, operator: str, prepared, bind, local_for)
         if constant_kind == STRING:
             return f"({value} is not MISSING and {value} != {constant})"
         if constant_kind == NUMBER:
-            return f"({value} is not MISSING and ({value_type} not in NUMBERS or {value} != {constant}))"
+            differs = f"({value_type} not in NUMBERS or {value} != {constant})"
+            return f"({value} is not MISSING and {differs})"
         return f"({value} is not MISSING and {value} is not {constant})"
     if operator in _COMPARISON_SYMBOLS:
         value, value_type = local_for(attribute)

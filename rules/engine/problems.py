@@ -1,4 +1,4 @@
-"""Problems found while checking a ruleset spec or a source file, and the error that carries them."""
+"""Problems found while checking a ruleset spec or a source file, and the error carrying them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a ruleset: the rule it concerns (if any), what is wrong, and where (a JSON path)."""
+    """One thing wrong: the rule it concerns (if any), what is wrong, and where (a JSON path)."""
 
     rule_id: str | None
     message: str

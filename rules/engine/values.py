@@ -14,7 +14,8 @@ class _Missing:
 
 MISSING = _Missing()
 
-# Checked with `type(value) in NUMBER_TYPES`, never isinstance: bool is a subclass of int but not a number here.
+# Checked with `type(value) in NUMBER_TYPES`, never isinstance: bool subclasses int but is not a
+# number here.
 NUMBER_TYPES = (int, float)
 
 NUMBER = "number"
@@ -48,7 +49,9 @@ def same_value(left, right) -> bool:
     if left_kind != _KINDS.get(type(right), OTHER):
         return False
     if left_kind == LIST:
-        return len(left) == len(right) and all(same_value(a, b) for a, b in zip(left, right))
+        return len(left) == len(right) and all(
+            same_value(a, b) for a, b in zip(left, right, strict=True)
+        )
     if left_kind == OBJECT:
         return left.keys() == right.keys() and all(
             same_value(left[key], right[key]) for key in left
@@ -59,7 +62,7 @@ def same_value(left, right) -> bool:
 
 
 def attribute_lookup(attribute: str):
-    """A function data -> value (or MISSING) for an attribute name or a dotted path into nested objects."""
+    """A function data -> value (or MISSING) for an attribute or a dotted path into objects."""
     if "." not in attribute:
 
         def lookup(data, attribute=attribute, missing=MISSING):

@@ -8,7 +8,7 @@ MISSING = object()
 
 
 def evaluate_condition(operator, constant, value, attribute="x", trace=False):
-    """(matched, trace entry) of a one-rule ruleset `attribute operator constant` on {attribute: value}."""
+    """(matched, trace entry) of the one-rule ruleset `attribute operator constant`."""
     rule = {"rule_id": "R1", "attribute": attribute, "condition": operator, "rule_point": 10}
     if constant is not MISSING:
         rule["constant"] = constant
@@ -205,7 +205,11 @@ def case_id(case):
 def test_operator_holds_only_for_values_of_the_right_kind(case):
     operator, constant, value, reason = case
     matched, entry = evaluate_condition(operator, constant, value)
-    assert (entry["reason"], entry["matched"], matched) == (reason, reason == "matched", reason == "matched")
+    assert (entry["reason"], entry["matched"], matched) == (
+        reason,
+        reason == "matched",
+        reason == "matched",
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(case) for case in CASES])
