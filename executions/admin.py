@@ -8,8 +8,17 @@ from rules.models import Membership
 class ExecutionLogAdmin(admin.ModelAdmin):
     """Read-only, newest first, and no full COUNT on a table with millions of rows."""
 
-    list_display = ("timestamp", "ruleset_name", "ruleset_version", "pattern_result",
-                    "action_recommendation", "total_points", "success", "source", "tenant")
+    list_display = (
+        "timestamp",
+        "ruleset_name",
+        "ruleset_version",
+        "pattern_result",
+        "action_recommendation",
+        "total_points",
+        "success",
+        "source",
+        "tenant",
+    )
     list_filter = ("success", "source")
     date_hierarchy = "timestamp"
     show_full_result_count = False

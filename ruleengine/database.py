@@ -41,7 +41,9 @@ def _from_url(url: str, variable: str) -> dict:
     scheme = urlsplit(url).scheme
     if scheme not in SUPPORTED_SCHEMES:
         known = "postgres://, postgresql://, timescale://, sqlite:///"
-        raise DatabaseConfigError(f"{variable} has an unknown scheme {scheme!r}; use one of {known}")
+        raise DatabaseConfigError(
+            f"{variable} has an unknown scheme {scheme!r}; use one of {known}"
+        )
     if scheme == "timescale":
         # django-environ maps timescale:// to ENGINE "timescale", which is not importable.
         url = urlunsplit(("postgres",) + tuple(urlsplit(url))[1:])

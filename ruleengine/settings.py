@@ -136,6 +136,21 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # Four-eyes rule: when on, the last editor of a version cannot activate it.
 RULESET_FOUR_EYES = env.bool("RULESET_FOUR_EYES", default=False)
 
+# --- Storage and snapshots -------------------------------------------------------------------
+# S3 (or an S3-compatible store via AWS_S3_ENDPOINT_URL) holds published snapshots when S3_BUCKET
+# is set; otherwise they go to the local folder SNAPSHOT_ROOT. Credentials are never settings:
+# boto3 reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or a role) from the environment.
+S3_BUCKET = env.str("S3_BUCKET", default="")
+S3_PREFIX = env.str("S3_PREFIX", default="").strip("/")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+SNAPSHOT_ROOT = Path(env.str("SNAPSHOT_ROOT", default=str(BASE_DIR / "snapshots")))
+# The original system's switch: false serves active versions from snapshots (S3_BUCKET, else
+# files under RULES_CONFIG_PATH) instead of the database; execution logs still go to the database.
+USE_DATABASE = env.bool("USE_DATABASE", default=True)
+RULES_CONFIG_PATH = Path(env.str("RULES_CONFIG_PATH", default=str(SNAPSHOT_ROOT)))
+# --- End of storage and snapshots ------------------------------------------------------------
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

@@ -8,7 +8,15 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from rules.choices import Capability, RulesetStatus
 from rules.engine import OPERATORS
-from rules.models import Action, Condition, Membership, Pattern, Rule, RuleCondition, Ruleset, Tenant
+from rules.models import (
+    Action,
+    Condition,
+    Membership,
+    Pattern,
+    Rule,
+    Ruleset,
+    Tenant,
+)
 from rules.services import editing, lifecycle
 from rules.services.errors import ServiceError
 from rules.services.tenancy import user_capabilities
@@ -99,8 +107,19 @@ class DraftPartInline(admin.TabularInline):
 
 class RuleInline(DraftPartInline):
     model = Rule
-    fields = ("rule_id", "rule_name", "attribute", "condition", "constant", "condition_mode",
-              "weight", "rule_point", "priority", "action_result", "status")
+    fields = (
+        "rule_id",
+        "rule_name",
+        "attribute",
+        "condition",
+        "constant",
+        "condition_mode",
+        "weight",
+        "rule_point",
+        "priority",
+        "action_result",
+        "status",
+    )
     ordering = ("priority", "position", "rule_id")
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
@@ -123,20 +142,43 @@ class PatternInline(DraftPartInline):
 
 @admin.register(Ruleset)
 class RulesetAdmin(TenantScopedAdminMixin, SimpleHistoryAdmin):
-    list_display = ("name", "version", "status", "tenant", "is_default", "rule_count",
-                    "updated_at", "updated_by")
+    list_display = (
+        "name",
+        "version",
+        "status",
+        "tenant",
+        "is_default",
+        "rule_count",
+        "updated_at",
+        "updated_by",
+    )
     list_filter = ("status", "tenant", "is_default")
     search_fields = ("name", "description", "tags")
-    readonly_fields = ("status", "is_default", "revision", "created_by", "updated_by",
-                       "created_at", "updated_at")
+    readonly_fields = (
+        "status",
+        "is_default",
+        "revision",
+        "created_by",
+        "updated_by",
+        "created_at",
+        "updated_at",
+    )
     fields = ("tenant", "name", "version", "description", "tags", "metadata") + readonly_fields
     inlines = (RuleInline, PatternInline)
-    actions = ("activate_selected", "deactivate_selected", "deprecate_selected",
-               "archive_selected", "new_version_selected")
+    actions = (
+        "activate_selected",
+        "deactivate_selected",
+        "deprecate_selected",
+        "archive_selected",
+        "new_version_selected",
+    )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("tenant", "updated_by").annotate(
-            rule_total=Count("rules")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("tenant", "updated_by")
+            .annotate(rule_total=Count("rules"))
         )
 
     @admin.display(description="rules", ordering="rule_total")
@@ -169,8 +211,9 @@ class RulesetAdmin(TenantScopedAdminMixin, SimpleHistoryAdmin):
                 operation(ruleset_id=ruleset.pk, actor=request.user)
                 self.message_user(request, f"{ruleset.name} {ruleset.version}: {done}")
             except ServiceError as error:
-                self.message_user(request, f"{ruleset.name} {ruleset.version}: {error}",
-                                  messages.ERROR)
+                self.message_user(
+                    request, f"{ruleset.name} {ruleset.version}: {error}", messages.ERROR
+                )
 
     @admin.action(description="Activate selected versions")
     def activate_selected(self, request, queryset):
@@ -238,7 +281,8 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .visible_to(request.user, Capability.MANAGE_MEMBERS)
             .select_related("user", "tenant")
         )
@@ -247,11 +291,12 @@ class MembershipAdmin(admin.ModelAdmin):
         return _any_membership_with(request.user, Capability.MANAGE_MEMBERS)
 
     has_view_permission = has_add_permission = has_change_permission = has_delete_permission = (
-        lambda self, request, obj=None: _any_membership_with(request.user, Capability.MANAGE_MEMBERS)
+        lambda self, request, obj=None: _any_membership_with(
+            request.user, Capability.MANAGE_MEMBERS
+        )
     )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "tenant":
             kwargs["queryset"] = Tenant.objects.visible_to(request.user, Capability.MANAGE_MEMBERS)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-

@@ -59,4 +59,3 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.APPROVER: frozenset({Capability.VIEW, Capability.TRANSITION}),
     Role.ADMIN: frozenset(Capability.values),
 }
-

@@ -37,8 +37,12 @@ def condition_field_errors(*, attribute: str, operator: str, constant, fields: d
     spec = {
         "ruleset": {"name": "field-check", "version": "1.0"},
         "rules": [
-            {"rule_id": "field-check", "attribute": attribute, "condition": operator,
-             "constant": constant}
+            {
+                "rule_id": "field-check",
+                "attribute": attribute,
+                "condition": operator,
+                "constant": constant,
+            }
         ],
         "patterns": [],
     }
@@ -115,7 +119,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "tenant"], name="membership_one_role_per_tenant")
+            models.UniqueConstraint(
+                fields=["user", "tenant"], name="membership_one_role_per_tenant"
+            )
         ]
         ordering = ["tenant__slug", "user__username"]
 
@@ -168,7 +174,9 @@ class Ruleset(TimestampedModel):
                 name="ruleset_one_active_version",
             ),
             models.UniqueConstraint(
-                fields=["tenant"], condition=Q(is_default=True), name="ruleset_one_default_per_tenant"
+                fields=["tenant"],
+                condition=Q(is_default=True),
+                name="ruleset_one_default_per_tenant",
             ),
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="ruleset_tenant_status")]
@@ -292,7 +300,9 @@ class Rule(TimestampedModel):
     class Meta:
         ordering = ["ruleset", "priority", "position", "rule_id"]
         constraints = [
-            models.UniqueConstraint(fields=["ruleset", "rule_id"], name="rule_unique_id_per_ruleset")
+            models.UniqueConstraint(
+                fields=["ruleset", "rule_id"], name="rule_unique_id_per_ruleset"
+            )
         ]
 
     def __str__(self):
@@ -370,3 +380,31 @@ class Pattern(TimestampedModel):
 
     def __str__(self):
         return f"{self.pattern_key} → {self.action_recommendation}"
+
+
+class SnapshotPublication(models.Model):
+    """Whether an activated version's snapshot reached snapshot storage, so failures are retried.
+
+    Activation never waits for storage: it commits first, then publishes; a failed write stays
+    `failed` here until `manage.py publish_snapshots` succeeds.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+
+    ruleset = models.OneToOneField(
+        Ruleset, on_delete=models.CASCADE, related_name="snapshot_publication"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    location = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self):
+        return f"snapshot of {self.ruleset}: {self.status}"

@@ -4,7 +4,16 @@ import factory
 from django.contrib.auth import get_user_model
 
 from rules.choices import Role, RulesetStatus
-from rules.models import Action, Condition, Membership, Pattern, Rule, RuleCondition, Ruleset, Tenant
+from rules.models import (
+    Action,
+    Condition,
+    Membership,
+    Pattern,
+    Rule,
+    RuleCondition,
+    Ruleset,
+    Tenant,
+)
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -83,8 +92,9 @@ class RuleConditionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = RuleCondition
 
-    rule = factory.SubFactory(RuleFactory, attribute="", condition="", constant="",
-                              condition_mode="all")
+    rule = factory.SubFactory(
+        RuleFactory, attribute="", condition="", constant="", condition_mode="all"
+    )
     condition = factory.SubFactory(
         ConditionFactory, tenant=factory.SelfAttribute("..rule.ruleset.tenant")
     )

@@ -11,15 +11,39 @@ from rules.services.tenancy import member_add, tenant_create
 
 DEMO_TENANT = "demo"
 DEMO_RULES = [
-    dict(rule_id="R001", rule_name="Good credit score", attribute="applicant.credit_score",
-         condition="greater_than", constant="700", rule_point=100, weight=1.0, priority=1,
-         message="Credit score above 700"),
-    dict(rule_id="R002", rule_name="Stable income", attribute="applicant.income",
-         condition="greater_than_or_equal", constant="50000", rule_point=50, weight=1.0,
-         priority=2, message="Yearly income of at least 50,000"),
-    dict(rule_id="R003", rule_name="Low debt ratio", attribute="debt_ratio",
-         condition="less_than", constant="0.4", rule_point=50, weight=1.5, priority=3,
-         message="Debt below 40% of income"),
+    dict(
+        rule_id="R001",
+        rule_name="Good credit score",
+        attribute="applicant.credit_score",
+        condition="greater_than",
+        constant="700",
+        rule_point=100,
+        weight=1.0,
+        priority=1,
+        message="Credit score above 700",
+    ),
+    dict(
+        rule_id="R002",
+        rule_name="Stable income",
+        attribute="applicant.income",
+        condition="greater_than_or_equal",
+        constant="50000",
+        rule_point=50,
+        weight=1.0,
+        priority=2,
+        message="Yearly income of at least 50,000",
+    ),
+    dict(
+        rule_id="R003",
+        rule_name="Low debt ratio",
+        attribute="debt_ratio",
+        condition="less_than",
+        constant="0.4",
+        rule_point=50,
+        weight=1.5,
+        priority=3,
+        message="Debt below 40% of income",
+    ),
 ]
 DEMO_PATTERNS = {
     "YYY": ("APPROVE", "A_APPROVE"),
@@ -52,20 +76,33 @@ def demo_seed(*, password: str) -> dict:
             ("A_REVIEW", "Send to manual review", "underwriting"),
         ):
             actions[action_id] = catalog_entry_save(
-                entry=Action(tenant=tenant, action_id=action_id, name=name,
-                             action_type="decision", configuration={"queue": queue}),
+                entry=Action(
+                    tenant=tenant,
+                    action_id=action_id,
+                    name=name,
+                    action_type="decision",
+                    configuration={"queue": queue},
+                ),
                 actor=author_user,
             )
         ruleset = ruleset_create(
-            tenant=tenant, actor=author_user, name="credit_scoring", version="1.0",
-            description="Scores loan applications", tags=["credit", "demo"],
+            tenant=tenant,
+            actor=author_user,
+            name="credit_scoring",
+            version="1.0",
+            description="Scores loan applications",
+            tags=["credit", "demo"],
         )
         for position, fields in enumerate(DEMO_RULES):
             rule_create(ruleset=ruleset, actor=author_user, position=position, **fields)
         for key, (recommendation, action_id) in DEMO_PATTERNS.items():
-            pattern_create(ruleset=ruleset, actor=author_user, pattern_key=key,
-                           action_recommendation=recommendation,
-                           action=actions.get(action_id))
+            pattern_create(
+                ruleset=ruleset,
+                actor=author_user,
+                pattern_key=key,
+                action_recommendation=recommendation,
+                action=actions.get(action_id),
+            )
         ruleset_activate(ruleset_id=ruleset.pk, actor=approver_user)
         ruleset_set_default(ruleset_id=ruleset.pk, actor=approver_user)
     return {"admin": password, "author": password, "approver": password}

@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from rules.choices import Capability, RulesetStatus
-from rules.models import Action, Condition, Pattern, Rule, RuleCondition, Ruleset
+from rules.models import Condition, Pattern, Rule, RuleCondition, Ruleset
 from rules.services.errors import CatalogEntryInUse, RulesetReadOnly
 from rules.services.tenancy import capability_require
 
@@ -122,8 +122,8 @@ def _part_ruleset(part) -> Ruleset:
 @transaction.atomic
 def ruleset_part_save(*, part, actor):
     """Create or update a Rule, Pattern or RuleCondition of a draft ruleset."""
-    ruleset = Ruleset.objects.select_for_update().select_related("tenant").get(
-        pk=_part_ruleset(part).pk
+    ruleset = (
+        Ruleset.objects.select_for_update().select_related("tenant").get(pk=_part_ruleset(part).pk)
     )
     capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
     ruleset_editable_check(ruleset)
@@ -139,8 +139,8 @@ def ruleset_part_save(*, part, actor):
 @transaction.atomic
 def ruleset_part_delete(*, part, actor) -> None:
     """Delete a Rule, Pattern or RuleCondition of a draft ruleset."""
-    ruleset = Ruleset.objects.select_for_update().select_related("tenant").get(
-        pk=_part_ruleset(part).pk
+    ruleset = (
+        Ruleset.objects.select_for_update().select_related("tenant").get(pk=_part_ruleset(part).pk)
     )
     capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
     ruleset_editable_check(ruleset)
@@ -185,7 +185,7 @@ def _catalog_in_use_check(entry, verb: str) -> None:
 
 @transaction.atomic
 def catalog_entry_save(*, entry, actor):
-    """Create or update a catalog Condition or Action (read-only once a published version uses it)."""
+    """Create or update a catalog Condition or Action (read-only once published versions use it)."""
     capability_require(actor=actor, tenant=entry.tenant, capability=Capability.EDIT)
     if entry.pk:
         type(entry).objects.select_for_update().get(pk=entry.pk)

@@ -5,6 +5,8 @@ admin, the API and manage.py call the same code. Lifecycle changes lock every ve
 ruleset's name, so two approvers cannot activate two versions at once.
 """
 
+from functools import partial
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -14,12 +16,9 @@ from simple_history.utils import bulk_create_with_history
 from rules.choices import TRANSITIONS, Capability, RulesetStatus
 from rules.models import Pattern, Rule, RuleCondition, Ruleset
 from rules.services.errors import RulesetInvalid, TransitionNotAllowed
+from rules.services.snapshots import snapshot_publish
 from rules.services.specs import ruleset_validation_problems
 from rules.services.tenancy import capability_require
-
-# Callbacks run after a successful activation commits (e.g. publishing snapshots).
-# Registered by apps at start-up; a failing callback never undoes the activation.
-after_activation_callbacks: list = []
 
 
 def transition_check(current: str, target: str) -> None:
@@ -57,6 +56,7 @@ def ruleset_transition(*, ruleset_id: int, target: str, actor) -> Ruleset:
     versions = _lock_versions(tenant_id=ruleset.tenant_id, name=ruleset.name)
     ruleset = versions[ruleset.pk]
     transition_check(ruleset.status, target)
+    leaves_active = ruleset.status == RulesetStatus.ACTIVE
     if target == RulesetStatus.ACTIVE:
         _activation_check(ruleset, actor)
         for other in versions.values():
@@ -67,16 +67,19 @@ def ruleset_transition(*, ruleset_id: int, target: str, actor) -> Ruleset:
                     Ruleset.objects.filter(pk=other.pk).update(is_default=False)
                     ruleset.is_default = True
     _save_status(ruleset, target, actor)
-    if target == RulesetStatus.ACTIVE:
-        for callback in after_activation_callbacks:
-            transaction.on_commit(lambda cb=callback: cb(ruleset_id=ruleset.pk), robust=True)
+    if target == RulesetStatus.ACTIVE or leaves_active:
+        # After commit, and robust: a snapshot store that fails never undoes the transition.
+        # Leaving `active` withdraws active.json, so snapshot readers stop serving the version.
+        transaction.on_commit(partial(snapshot_publish, ruleset_id=ruleset.pk), robust=True)
     return ruleset
 
 
 def _activation_check(ruleset: Ruleset, actor) -> None:
     problems = ruleset_validation_problems(ruleset)
     if problems:
-        raise RulesetInvalid(problems, heading=f"{ruleset.name} {ruleset.version} cannot be activated")
+        raise RulesetInvalid(
+            problems, heading=f"{ruleset.name} {ruleset.version} cannot be activated"
+        )
     if settings.RULESET_FOUR_EYES and actor is not None and ruleset.updated_by_id == actor.pk:
         raise TransitionNotAllowed(
             f"Four-eyes rule: {actor} edited {ruleset.name} {ruleset.version} last, so another "

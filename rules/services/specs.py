@@ -124,7 +124,9 @@ def ruleset_validation_problems(ruleset: Ruleset) -> list[Problem]:
         problems.append(
             Problem(
                 rule_id=link.rule.rule_id,
-                message=f"catalog condition {link.condition.condition_id} belongs to another tenant",
+                message=(
+                    f"catalog condition {link.condition.condition_id} belongs to another tenant"
+                ),
                 path="rules",
             )
         )

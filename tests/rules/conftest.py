@@ -20,7 +20,8 @@ def member(tenant):
 
     def make(role, *, username=None, in_tenant=None):
         membership = MembershipFactory(
-            tenant=in_tenant or tenant, role=role,
+            tenant=in_tenant or tenant,
+            role=role,
             **({"user__username": username} if username else {}),
         )
         return membership.user

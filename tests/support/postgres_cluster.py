@@ -237,7 +237,8 @@ class ThrowawayPostgres:
         if result.returncode != 0:
             log = ""
             if self.base_dir is not None and self.log_file.exists():
-                log = "\nserver log (last lines):\n" + _tail(self.log_file.read_text(errors="replace"))
+                server_log = self.log_file.read_text(errors="replace")
+                log = "\nserver log (last lines):\n" + _tail(server_log)
             raise ThrowawayPostgresError(
                 f"{what} failed with exit code {result.returncode}\n"
                 f"command: {' '.join(command)}\n{result.stdout}{result.stderr}{log}"

@@ -62,8 +62,10 @@ class TimescaleDBTestServer:
                 f"node_modules/ is missing the pglite packages: run `npm ci` in {REPO_ROOT}"
             )
         # stderr goes to a file, not a pipe: nobody reads it while the tests run, and a full
-        # pipe would block the server.
-        self._stderr_file = tempfile.TemporaryFile(prefix="timescaledb-server-", suffix=".log")
+        # pipe would block the server. It lives as long as the server; stop() closes it.
+        self._stderr_file = tempfile.TemporaryFile(  # noqa: SIM115
+            prefix="timescaledb-server-", suffix=".log"
+        )
         started = time.monotonic()
         self._process = subprocess.Popen(
             [node, str(SERVER_SCRIPT), "--port", "0", "--host", self.host],

@@ -26,9 +26,14 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 ALLOWED = [
-    ("draft", "active"), ("active", "inactive"), ("inactive", "active"),
-    ("active", "deprecated"), ("inactive", "deprecated"), ("deprecated", "archived"),
-    ("draft", "archived"), ("inactive", "archived"),
+    ("draft", "active"),
+    ("active", "inactive"),
+    ("inactive", "active"),
+    ("active", "deprecated"),
+    ("inactive", "deprecated"),
+    ("deprecated", "archived"),
+    ("draft", "archived"),
+    ("inactive", "archived"),
 ]
 ALL_PAIRS = [(a, b) for a, b in itertools.product(RulesetStatus.values, repeat=2) if a != b]
 REFUSED = [pair for pair in ALL_PAIRS if pair not in ALLOWED]
@@ -88,7 +93,8 @@ def test_activation_lists_every_problem_with_rule_ids(tenant, other_tenant, appr
     RuleFactory(ruleset=ruleset, rule_id="R-CONST", condition="between", constant="abc")
     RuleFactory(ruleset=ruleset, rule_id="R-NONE", attribute="", condition="", constant="")
     foreign = RuleConditionFactory(
-        rule__ruleset=ruleset, rule__rule_id="R-FOREIGN",
+        rule__ruleset=ruleset,
+        rule__rule_id="R-FOREIGN",
         condition=ConditionFactory(tenant=other_tenant, condition_id="C-OTHER"),
     )
     assert foreign.condition.tenant != tenant
@@ -150,8 +156,9 @@ def test_published_versions_are_read_only(tenant, author, status):
     with pytest.raises(RulesetReadOnly):
         editing.ruleset_update(ruleset=ruleset, actor=author, description="new")
     with pytest.raises(RulesetReadOnly):
-        editing.pattern_create(ruleset=ruleset, actor=author, pattern_key="N" * 2,
-                               action_recommendation="X")
+        editing.pattern_create(
+            ruleset=ruleset, actor=author, pattern_key="N" * 2, action_recommendation="X"
+        )
     assert Rule.objects.get(pk=rule.pk).constant == "700"
 
 
@@ -159,8 +166,9 @@ def test_new_version_clones_rules_patterns_and_catalog_links(tenant, author):
     ruleset = ruleset_with_rules(tenant=tenant, name="credit", status="active", rules=2)
     link = RuleConditionFactory(rule__ruleset=ruleset, rule__rule_id="R-CAT")
     action = ActionFactory(tenant=tenant)
-    PatternFactory(ruleset=ruleset, pattern_key="Y-Y", action_recommendation="REVIEW",
-                   action=action)
+    PatternFactory(
+        ruleset=ruleset, pattern_key="Y-Y", action_recommendation="REVIEW", action=action
+    )
     draft = lifecycle.ruleset_new_version(ruleset_id=ruleset.pk, actor=author)
     assert (draft.version, draft.status, draft.name) == ("1.1", "draft", "credit")
     assert sorted(draft.rules.values_list("rule_id", flat=True)) == sorted(
@@ -186,8 +194,13 @@ def test_new_version_takes_next_free_number(tenant, author):
 
 @pytest.mark.parametrize(
     ("version", "taken", "expected"),
-    [("1.0", set(), "1.1"), ("1.9", set(), "1.10"), ("2", set(), "2.1"),
-     ("1.0", {"1.1", "1.2"}, "1.3"), ("1.2.3", set(), "1.2.4")],
+    [
+        ("1.0", set(), "1.1"),
+        ("1.9", set(), "1.10"),
+        ("2", set(), "2.1"),
+        ("1.0", {"1.1", "1.2"}, "1.3"),
+        ("1.2.3", set(), "1.2.4"),
+    ],
 )
 def test_next_free_version(version, taken, expected):
     assert lifecycle.next_free_version(version, taken) == expected
@@ -196,13 +209,19 @@ def test_next_free_version(version, taken, expected):
 def test_history_records_the_acting_user_for_every_write(tenant, author, approver):
     ruleset = editing.ruleset_create(tenant=tenant, actor=author, name="credit")
     rule = editing.rule_create(
-        ruleset=ruleset, actor=author, rule_id="R1", attribute="score",
-        condition="greater_than", constant="10", rule_point=5,
+        ruleset=ruleset,
+        actor=author,
+        rule_id="R1",
+        attribute="score",
+        condition="greater_than",
+        constant="10",
+        rule_point=5,
     )
     rule.constant = "20"
     editing.ruleset_part_save(part=rule, actor=author)
-    editing.pattern_create(ruleset=ruleset, actor=author, pattern_key="Y",
-                           action_recommendation="OK")
+    editing.pattern_create(
+        ruleset=ruleset, actor=author, pattern_key="Y", action_recommendation="OK"
+    )
     lifecycle.ruleset_activate(ruleset_id=ruleset.pk, actor=approver)
 
     rule_history = list(rule.history.order_by("history_date"))
@@ -231,8 +250,9 @@ def test_history_records_deletes_with_the_actor(tenant, author):
 def test_every_write_bumps_the_revision(tenant, author):
     ruleset = editing.ruleset_create(tenant=tenant, actor=author, name="credit")
     start = Ruleset.objects.get(pk=ruleset.pk).revision
-    rule = editing.rule_create(ruleset=ruleset, actor=author, rule_id="R1",
-                               attribute="a", condition="equal", constant="1")
+    rule = editing.rule_create(
+        ruleset=ruleset, actor=author, rule_id="R1", attribute="a", condition="equal", constant="1"
+    )
     after_create = Ruleset.objects.get(pk=ruleset.pk).revision
     editing.ruleset_part_delete(part=rule, actor=author)
     after_delete = Ruleset.objects.get(pk=ruleset.pk).revision
@@ -244,12 +264,24 @@ def test_rule_validation_reports_field_errors(tenant, author):
 
     ruleset = RulesetFactory(tenant=tenant)
     with pytest.raises(ValidationError) as invalid:
-        editing.rule_create(ruleset=ruleset, actor=author, rule_id="R1", attribute="a",
-                            condition="no_such_op", constant="1")
+        editing.rule_create(
+            ruleset=ruleset,
+            actor=author,
+            rule_id="R1",
+            attribute="a",
+            condition="no_such_op",
+            constant="1",
+        )
     assert "condition" in invalid.value.message_dict
     with pytest.raises(ValidationError) as invalid:
-        editing.rule_create(ruleset=ruleset, actor=author, rule_id="R2", attribute="a",
-                            condition="regex", constant="(unclosed")
+        editing.rule_create(
+            ruleset=ruleset,
+            actor=author,
+            rule_id="R2",
+            attribute="a",
+            condition="regex",
+            constant="(unclosed",
+        )
     assert "constant" in invalid.value.message_dict
     with pytest.raises(ValidationError) as invalid:
         editing.rule_create(ruleset=ruleset, actor=author, rule_id="R3")

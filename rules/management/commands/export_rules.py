@@ -1,0 +1,44 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from rules.models import Tenant
+from rules.services.errors import ServiceError
+from rules.services.storage import STDIO, document_write
+from rules.services.transfer import document_bytes, ruleset_export, ruleset_lookup
+
+
+class Command(BaseCommand):
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # --version names a ruleset version here; "resolve" lets it replace Django's --version.
+        parser = super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+        # DEST may follow the options (export_rules NAME --tenant T DEST), which plain
+        # parse_args cannot match to an optional positional.
+        parser.parse_args = parser.parse_intermixed_args
+        return parser
+
+    help = (
+        "Export a ruleset version in the project's JSON format to a path, s3://bucket/key or "
+        "stdout (default version: the active one, else the latest)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("destination", nargs="?", default=STDIO, help="path, s3://..., or -")
+        parser.add_argument("--tenant", required=True, help="tenant slug")
+        parser.add_argument("--version", dest="ruleset_version")
+
+    def handle(self, *args, name, destination, tenant, ruleset_version, **options):
+        tenant_obj = Tenant.objects.filter(slug=tenant).first()
+        if tenant_obj is None:
+            raise CommandError(f"no tenant {tenant}")
+        try:
+            ruleset = ruleset_lookup(tenant=tenant_obj, name=name, version=ruleset_version)
+            content = document_bytes(ruleset_export(ruleset=ruleset))
+            if destination == STDIO:
+                self.stdout.write(content.decode(), ending="")
+                return
+            document_write(destination, content)
+        except ServiceError as error:
+            raise CommandError(str(error)) from error
+        self.stderr.write(
+            f"Exported {ruleset.name} {ruleset.version} ({ruleset.status}) to {destination}."
+        )

@@ -1,0 +1,438 @@
+"""Import and export of rulesets: the project's JSON format and the original system's files.
+
+An import is all-or-nothing: it converts the document with the engine's converters, checks it with
+the engine and the database, and writes the draft through the editing and lifecycle services (so
+roles, history and revisions apply) in one transaction that is rolled back on any problem, on a
+dry run, and when the content equals the latest version of that name.
+"""
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from rules.choices import Capability, RulesetStatus
+from rules.engine import Problem, ruleset_problems
+from rules.engine.converters import (
+    ConversionError,
+    detect_format,
+    spec_from_flat,
+    spec_from_structured,
+)
+from rules.models import Action, Condition, Ruleset
+from rules.services import editing, lifecycle
+from rules.services.errors import RulesetInvalid, ServiceError
+from rules.services.specs import ruleset_spec
+from rules.services.tenancy import capability_require
+
+FORMAT_SPEC, FORMAT_FLAT, FORMAT_STRUCTURED = "spec", "flat", "structured"
+
+# Header fields that differ between versions of the same content, so "unchanged" ignores them.
+VERSION_ONLY_FIELDS = ("version", "is_default")
+
+CONDITION_FIELDS = ("name", "description", "attribute", "operator", "value", "status")
+ACTION_FIELDS = ("name", "description", "action_type", "configuration", "status")
+CATALOG_JSON_FIELDS = ("tags", "metadata")
+
+# Spec field names -> the original files' names, so problems point into the file as written.
+ORIGINAL_RULE_FIELDS = {"rule_id": "id"}
+ORIGINAL_CONDITION_FIELDS = {"operator": "equation", "value": "constant", "name": "condition_name"}
+SPEC_PATH = re.compile(r"^(rules|conditions|patterns)\[(\d+)\](?:\.(\w+))?(.*)$")
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, on a dry run, would do)."""
+
+    format: str
+    name: str
+    version: str
+    created: Ruleset | None = None
+    unchanged: bool = False
+    # The version whose content equals the document, when unchanged.
+    existing: Ruleset | None = None
+    activated: bool = False
+    dry_run: bool = False
+    counts: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+
+class _RollBack(Exception):
+    """Undo the import's writes (dry run, unchanged content) while keeping its report."""
+
+    def __init__(self, report: ImportReport):
+        self.report = report
+
+
+def version_key(version: str) -> tuple:
+    """Sort key of a version text: '1.10' after '1.9'."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (-1,)
+
+
+def constant_text(value) -> str:
+    """A typed constant as the text the models store; the engine types it back identically."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def document_parse(document, *, label: str = "document"):
+    """A JSON document from bytes/text (raising RulesetInvalid when malformed), or as given."""
+    if not isinstance(document, (bytes, bytearray, str)):
+        return document
+    try:
+        return json.loads(document)
+    except UnicodeDecodeError as error:
+        problem = Problem(None, f"the {label} is not UTF-8 text: {error.reason}", "")
+    except json.JSONDecodeError as error:
+        problem = Problem(
+            None,
+            f"malformed JSON in the {label}: {error.msg} (line {error.lineno}, "
+            f"column {error.colno})",
+            "",
+        )
+    raise RulesetInvalid([problem], heading="The import has problems")
+
+
+def document_bytes(document: dict) -> bytes:
+    """The export document as UTF-8 JSON, indented for people and diffs."""
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def ruleset_export(*, ruleset: Ruleset) -> dict:
+    """The ruleset version in the project's JSON format (docs/format.md)."""
+    return ruleset_spec(ruleset)
+
+
+def ruleset_lookup(*, tenant, name: str, version: str | None = None) -> Ruleset:
+    """A version of `name`: the given one, else the active one, else the latest."""
+    versions = list(Ruleset.objects.for_tenant(tenant).filter(name=name))
+    if not versions:
+        raise ServiceError(f"tenant {tenant.slug} has no ruleset named {name}")
+    if version is not None:
+        for candidate in versions:
+            if candidate.version == version:
+                return candidate
+        known = ", ".join(sorted((v.version for v in versions), key=version_key))
+        raise ServiceError(f"{name} has no version {version} (versions: {known})")
+    for candidate in versions:
+        if candidate.status == RulesetStatus.ACTIVE:
+            return candidate
+    return max(versions, key=lambda v: version_key(v.version))
+
+
+def ruleset_import(
+    *,
+    tenant,
+    actor,
+    document,
+    conditions_document=None,
+    name: str | None = None,
+    version: str | None = None,
+    activate: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import a ruleset document (spec, flat or structured) as a new draft version.
+
+    Raises RulesetInvalid listing every problem with its location; nothing is written then.
+    """
+    capability_require(actor=actor, tenant=tenant, capability=Capability.EDIT)
+    document = document_parse(document, label="rules document")
+    if conditions_document is not None:
+        conditions_document = document_parse(conditions_document, label="conditions document")
+    source_format, spec = _spec_from_document(document, conditions_document, name, version)
+    problems = [_in_source(problem, source_format, spec) for problem in ruleset_problems(spec)]
+    if problems:
+        raise RulesetInvalid(problems, heading="The import has problems")
+    report = ImportReport(
+        format=source_format,
+        name=spec["ruleset"]["name"],
+        version=spec["ruleset"].get("version") or "1.0",
+        dry_run=dry_run,
+    )
+    try:
+        with transaction.atomic():
+            _import_write(tenant, actor, spec, source_format, report, version, activate)
+            if dry_run or report.unchanged:
+                raise _RollBack(report)
+    except _RollBack:
+        # The draft was only tentative; the report still says what it would have created.
+        report.created = None
+    if report.unchanged and activate and not dry_run:
+        existing = report.existing
+        if existing.status != RulesetStatus.ACTIVE:
+            lifecycle.ruleset_activate(ruleset_id=existing.pk, actor=actor)
+            report.activated = True
+    return report
+
+
+def _spec_from_document(document, conditions_document, name, version) -> tuple[str, dict]:
+    try:
+        source_format = detect_format(document)
+        if source_format == FORMAT_SPEC:
+            spec = copy.deepcopy(document)
+            header = spec.get("ruleset")
+            if isinstance(header, dict):
+                if name:
+                    header["name"] = name
+                if version:
+                    header["version"] = version
+            return source_format, spec
+        if not name:
+            raise RulesetInvalid(
+                [Problem(None, "the original system's files have no name; give one (--name)", "")],
+                heading="The import has problems",
+            )
+        if source_format == FORMAT_FLAT:
+            return source_format, spec_from_flat(document, name=name, version=version or "1.0")
+        if conditions_document is None:
+            raise RulesetInvalid(
+                [
+                    Problem(
+                        None,
+                        "structured rules need their conditions catalog "
+                        "(a document with 'conditions_set'; --conditions)",
+                        "",
+                    )
+                ],
+                heading="The import has problems",
+            )
+        spec = spec_from_structured(
+            document, conditions_document, name=name, version=version or "1.0"
+        )
+        return source_format, spec
+    except ConversionError as error:
+        raise RulesetInvalid(error.problems, heading="The import has problems") from error
+
+
+def _in_source(problem: Problem, source_format: str, spec: dict) -> Problem:
+    """The problem with its path translated from the spec into the original file."""
+    match = SPEC_PATH.match(problem.path or "")
+    if source_format == FORMAT_SPEC or not match:
+        return problem
+    section, index, field_name, rest = match.groups()
+    index = int(index)
+    if section == "patterns":
+        path = f"patterns.{spec['patterns'][index].get('pattern_key')}"
+    elif section == "rules":
+        path = f"rules_set[{index}]"
+        if field_name:
+            path += f".{ORIGINAL_RULE_FIELDS.get(field_name, field_name)}{rest}"
+    else:
+        path = f"conditions_set[{index}]"
+        if field_name:
+            path += f".{ORIGINAL_CONDITION_FIELDS.get(field_name, field_name)}{rest}"
+    return Problem(problem.rule_id, problem.message, path)
+
+
+def _validation_problems(error: ValidationError, *, path: str, rule_id=None) -> list[Problem]:
+    if hasattr(error, "error_dict"):
+        return [
+            Problem(rule_id, message, f"{path}.{name}" if name != "__all__" else path)
+            for name, messages in error.message_dict.items()
+            for message in messages
+        ]
+    return [Problem(rule_id, message, path) for message in error.messages]
+
+
+def _import_write(tenant, actor, spec, source_format, report, requested_version, activate):
+    header = spec["ruleset"]
+    name = header["name"]
+    versions = list(
+        Ruleset.objects.select_for_update().filter(tenant=tenant, name=name).order_by("pk")
+    )
+    taken = {v.version for v in versions}
+    latest = max(versions, key=lambda v: version_key(v.version)) if versions else None
+    wanted = header.get("version") or ("1.0" if latest is None else None)
+    if wanted and wanted not in taken:
+        report.version = wanted
+    else:
+        # Tentative: if the content turns out unchanged, this draft is rolled back.
+        report.version = lifecycle.next_free_version(latest.version, taken)
+    problems: list[Problem] = []
+
+    try:
+        ruleset = editing.ruleset_create(
+            tenant=tenant,
+            actor=actor,
+            name=name,
+            version=report.version,
+            description=header.get("description") or "",
+            tags=header.get("tags") or [],
+            metadata=header.get("metadata") or {},
+        )
+    except ValidationError as error:
+        raise RulesetInvalid(
+            _validation_problems(error, path="ruleset"), heading="The import has problems"
+        ) from error
+
+    conditions, created_conditions = _catalog_import(
+        tenant, actor, Condition, "condition_id", spec["conditions"], source_format, problems
+    )
+    actions, created_actions = _catalog_import(
+        tenant, actor, Action, "action_id", spec["actions"], source_format, problems
+    )
+
+    for index, rule in enumerate(spec["rules"]):
+        fields = {
+            "rule_id": rule["rule_id"],
+            "rule_name": rule.get("rule_name") or "",
+            "message": rule.get("message") or rule.get("description") or "",
+            "weight": rule.get("weight", 1.0),
+            "rule_point": rule.get("rule_point", 0),
+            "priority": rule.get("priority", 0),
+            # Equal priorities run in file order.
+            "position": index,
+            "action_result": rule.get("action_result", "Y"),
+            "status": rule.get("status") or "active",
+            "tags": rule.get("tags") or [],
+            "metadata": rule.get("metadata") or {},
+        }
+        linked = []
+        if rule.get("conditions") is not None:
+            fields["condition_mode"] = rule["conditions"]["mode"]
+            linked = [
+                conditions[item] for item in rule["conditions"]["items"] if item in conditions
+            ]
+        else:
+            fields.update(
+                attribute=rule["attribute"],
+                condition=rule["condition"],
+                constant=constant_text(rule.get("constant")),
+            )
+        try:
+            editing.rule_create(ruleset=ruleset, actor=actor, conditions=linked, **fields)
+        except ValidationError as error:
+            path = _in_source(Problem(None, "", f"rules[{index}]"), source_format, spec).path
+            problems += _validation_problems(error, path=path, rule_id=rule["rule_id"])
+
+    for index, pattern in enumerate(spec["patterns"]):
+        try:
+            editing.pattern_create(
+                ruleset=ruleset,
+                actor=actor,
+                pattern_key=pattern["pattern_key"],
+                action_recommendation=pattern["action_recommendation"],
+                action=actions.get(pattern.get("action")),
+                description=pattern.get("description") or "",
+            )
+        except ValidationError as error:
+            path = _in_source(Problem(None, "", f"patterns[{index}]"), source_format, spec).path
+            problems += _validation_problems(error, path=path)
+
+    if problems:
+        raise RulesetInvalid(problems, heading="The import has problems")
+
+    report.counts = {
+        "rules": len(spec["rules"]),
+        "patterns": len(spec["patterns"]),
+        "conditions": created_conditions,
+        "actions": created_actions,
+        "conditions_reused": len(spec["conditions"]) - created_conditions,
+        "actions_reused": len(spec["actions"]) - created_actions,
+    }
+    if latest is not None and _same_content(ruleset_spec(ruleset), ruleset_spec(latest)):
+        report.unchanged, report.existing, report.version = True, latest, latest.version
+        return
+    if requested_version and requested_version in taken:
+        raise RulesetInvalid(
+            [
+                Problem(
+                    None,
+                    f"{name} {requested_version} exists with different content; import without "
+                    "a version to create the next draft version",
+                    "ruleset.version",
+                )
+            ],
+            heading="The import has problems",
+        )
+    report.created = ruleset
+    if activate:
+        ruleset = lifecycle.ruleset_activate(ruleset_id=ruleset.pk, actor=actor)
+        if header.get("is_default"):
+            lifecycle.ruleset_set_default(ruleset_id=ruleset.pk, actor=actor)
+        report.created = ruleset
+        report.activated = True
+
+
+def _same_content(new: dict, old: dict) -> bool:
+    new, old = copy.deepcopy(new), copy.deepcopy(old)
+    for header in (new["ruleset"], old["ruleset"]):
+        for key in VERSION_ONLY_FIELDS:
+            header.pop(key, None)
+    return new == old
+
+
+def _catalog_fields(model, entry: dict) -> dict:
+    key = "condition_id" if model is Condition else "action_id"
+    fields = {
+        # The catalog requires a name; the original conditions files often have none.
+        "name": entry.get("name") or entry[key],
+        "description": entry.get("description") or "",
+        "status": entry.get("status") or "active",
+        "tags": entry.get("tags") or [],
+        "metadata": entry.get("metadata") or {},
+    }
+    if model is Condition:
+        fields.update(
+            attribute=entry["attribute"],
+            operator=entry["operator"],
+            value=constant_text(entry.get("value")),
+        )
+    else:
+        fields.update(
+            action_type=entry.get("action_type") or "",
+            configuration=entry.get("configuration") or {},
+        )
+    return fields
+
+
+def _catalog_import(tenant, actor, model, id_field, entries, source_format, problems):
+    """Catalog entries by id: identical existing ones reused, missing ones created.
+
+    An existing entry with the same id but other content is a problem, never overwritten: it may
+    be used by published versions, whose meaning must not change.
+    """
+    section = "conditions" if model is Condition else "actions"
+    existing = {
+        getattr(entry, id_field): entry
+        for entry in model.objects.for_tenant(tenant).filter(
+            **{f"{id_field}__in": [e[id_field] for e in entries]}
+        )
+    }
+    by_id, created = {}, 0
+    for index, entry in enumerate(entries):
+        entry_id = entry[id_field]
+        fields = _catalog_fields(model, entry)
+        path = _in_source(Problem(None, "", f"{section}[{index}]"), source_format, {}).path
+        current = existing.get(entry_id)
+        if current is not None:
+            differing = [name for name, value in fields.items() if getattr(current, name) != value]
+            if differing:
+                problems.append(
+                    Problem(
+                        None,
+                        f"catalog {model._meta.verbose_name} {entry_id} exists in tenant "
+                        f"{tenant.slug} with different {', '.join(differing)}; give the new "
+                        "one another id",
+                        path,
+                    )
+                )
+            by_id[entry_id] = current
+            continue
+        try:
+            by_id[entry_id] = editing.catalog_entry_save(
+                entry=model(tenant=tenant, **{id_field: entry_id}, **fields), actor=actor
+            )
+            created += 1
+        except ValidationError as error:
+            problems += _validation_problems(error, path=path)
+    return by_id, created

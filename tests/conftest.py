@@ -1,0 +1,55 @@
+"""Database side of the pytest configuration, shared by every test package.
+
+scripts/run_tests.py runs the suite three times with DATABASE_URL pointing at PostgreSQL
+(``-m "not timescaledb"``), at an in-memory TimescaleDB (``-m timescaledb``) and at SQLite
+(``-m smoke``).
+
+On the TimescaleDB phase the server is PGlite behind pglite-socket (tests/support/
+timescaledb_server.py). pytest-django's usual test database creation works there unchanged:
+``CREATE DATABASE test_postgres`` succeeds, and since the server ignores database names every
+connection lands in the one served database, which is fresh for each run. The per-test
+transaction rollback works too, because everything runs on one connection. What does not work
+is a second connection while the first is open (threads, live servers, xdist): the server
+serves one at a time, so such tests belong to the PostgreSQL phase.
+"""
+
+import pytest
+
+TIMESCALE_ENGINE = "timescale.db.backends.postgresql"
+
+
+def is_timescaledb() -> bool:
+    """True when the default database is the TimescaleDB backend (django-timescaledb)."""
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"] == TIMESCALE_ENGINE
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Also listed in pyproject.toml; registering twice is harmless and keeps --strict-markers
+    # working when pytest is pointed at another config file.
+    config.addinivalue_line(
+        "markers", "timescaledb: needs the TimescaleDB backend (runs in the TimescaleDB phase)"
+    )
+    config.addinivalue_line("markers", "smoke: also runs on the embedded SQLite database")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if is_timescaledb():
+        # The pglite server has one session: parallel workers would share (and corrupt) it.
+        if config.getoption("numprocesses", default=None):
+            raise pytest.UsageError("the TimescaleDB test server cannot be used with pytest -n")
+        return
+    # A plain `pytest` on another database skips these instead of failing in a confusing way.
+    skip = pytest.mark.skip(
+        reason="needs the TimescaleDB backend: scripts/run_tests.py --only timescaledb"
+    )
+    for item in items:
+        if item.get_closest_marker("timescaledb"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_is_timescaledb() -> bool:
+    """For tests that assert backend-specific details (hypertable vs plain table)."""
+    return is_timescaledb()
