@@ -1,7 +1,8 @@
 from django.contrib import admin
 
 from executions.models import ExecutionLog
-from rules.models import Membership
+from rules.choices import Capability
+from rules.services.tenancy import user_has_capability_anywhere
 
 
 @admin.register(ExecutionLog)
@@ -28,7 +29,7 @@ class ExecutionLogAdmin(admin.ModelAdmin):
         return super().get_queryset(request).visible_to(request.user)
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or Membership.objects.filter(user=request.user).exists()
+        return user_has_capability_anywhere(request.user, Capability.VIEW)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)

@@ -19,7 +19,7 @@ from rules.models import (
 )
 from rules.services import editing, lifecycle
 from rules.services.errors import ServiceError
-from rules.services.tenancy import user_capabilities
+from rules.services.tenancy import user_capabilities, user_has_capability_anywhere
 
 
 def operator_choices():
@@ -45,19 +45,17 @@ class TenantScopedAdminMixin:
         if request.user.is_superuser:
             return True
         if obj is None:
-            return _any_membership_with(request.user, capability)
+            return user_has_capability_anywhere(request.user, capability)
         return capability in user_capabilities(request.user, self._tenant_of(obj))
 
     def has_module_permission(self, request):
-        return request.user.is_active and (
-            request.user.is_superuser or Membership.objects.filter(user=request.user).exists()
-        )
+        return user_has_capability_anywhere(request.user, Capability.VIEW)
 
     def has_view_permission(self, request, obj=None):
         return self._may(request, obj, Capability.VIEW)
 
     def has_add_permission(self, request, obj=None):
-        return _any_membership_with(request.user, Capability.EDIT)
+        return user_has_capability_anywhere(request.user, Capability.EDIT)
 
     def has_change_permission(self, request, obj=None):
         return self._may(request, obj, Capability.EDIT)
@@ -70,15 +68,6 @@ class TenantScopedAdminMixin:
         if obj is None and self.model._default_manager.filter(pk=object_id).exists():
             raise Http404  # another tenant's object: not found, never "forbidden"
         return obj
-
-
-def _any_membership_with(user, capability) -> bool:
-    if user.is_superuser:
-        return True
-    from rules.choices import ROLE_CAPABILITIES
-
-    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
-    return Membership.objects.filter(user=user, role__in=roles, tenant__active=True).exists()
 
 
 class DraftPartInline(admin.TabularInline):
@@ -288,10 +277,10 @@ class MembershipAdmin(admin.ModelAdmin):
         )
 
     def has_module_permission(self, request):
-        return _any_membership_with(request.user, Capability.MANAGE_MEMBERS)
+        return user_has_capability_anywhere(request.user, Capability.MANAGE_MEMBERS)
 
     has_view_permission = has_add_permission = has_change_permission = has_delete_permission = (
-        lambda self, request, obj=None: _any_membership_with(
+        lambda self, request, obj=None: user_has_capability_anywhere(
             request.user, Capability.MANAGE_MEMBERS
         )
     )

@@ -24,6 +24,16 @@ def user_capabilities(user, tenant) -> frozenset[str]:
     return ROLE_CAPABILITIES.get(role, frozenset())
 
 
+def user_has_capability_anywhere(user, capability: str) -> bool:
+    """Whether `user` holds `capability` in at least one active tenant (superusers: always)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+    return Membership.objects.filter(user=user, role__in=roles, tenant__active=True).exists()
+
+
 def capability_require(*, actor, tenant, capability: str) -> None:
     """Raise NotAllowed unless `actor` has `capability` in `tenant`.
 

@@ -1,5 +1,7 @@
 """Admin basics: tenant scoping, read-only published versions, lifecycle actions."""
 
+import os
+
 import pytest
 from django.urls import reverse
 
@@ -77,3 +79,25 @@ def test_execution_logs_are_read_only(login, tenant, author):
     client = login(author)
     assert client.get(reverse("admin:executions_executionlog_changelist")).status_code == 200
     assert client.get(reverse("admin:executions_executionlog_add")).status_code == 403
+
+
+@pytest.mark.smoke
+def test_login_page_renders_for_anonymous_visitors(client):
+    page = client.get(reverse("admin:login"))
+    assert page.status_code == 200
+
+
+@pytest.mark.smoke
+def test_demo_author_logs_in_with_the_printed_password_and_sees_the_demo_ruleset(client):
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    changelist = reverse("admin:rules_ruleset_changelist")
+    response = client.post(
+        f"{reverse('admin:login')}?next={changelist}",
+        {"username": "author", "password": "demo-password-2026", "next": changelist},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert b"credit_scoring" in response.content
+    assert b"Activate selected versions" in response.content
