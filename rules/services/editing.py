@@ -33,7 +33,6 @@ def _ruleset_touch(ruleset_id: int, actor) -> None:
     Ruleset.objects.filter(pk=ruleset_id).update(**changes)
 
 
-@transaction.atomic
 def ruleset_create(
     *,
     tenant,
@@ -45,7 +44,6 @@ def ruleset_create(
     metadata: dict | None = None,
 ) -> Ruleset:
     """Create a draft ruleset version."""
-    capability_require(actor=actor, tenant=tenant, capability=Capability.EDIT)
     ruleset = Ruleset(
         tenant=tenant,
         name=name,
@@ -53,39 +51,26 @@ def ruleset_create(
         description=description,
         tags=tags or [],
         metadata=metadata or {},
-        status=RulesetStatus.DRAFT,
-        created_by=actor,
-        updated_by=actor,
     )
-    ruleset.full_clean()
-    ruleset._history_user = actor
-    ruleset.save()
-    return ruleset
+    return ruleset_save(ruleset=ruleset, actor=actor)
 
 
-@transaction.atomic
 def ruleset_update(*, ruleset: Ruleset, actor, **changes) -> Ruleset:
     """Change a draft's own fields (name, description, version, tags, metadata)."""
     unknown = set(changes) - set(RULESET_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
-    locked = Ruleset.objects.select_for_update().get(pk=ruleset.pk)
-    capability_require(actor=actor, tenant=locked.tenant, capability=Capability.EDIT)
-    ruleset_editable_check(locked)
     return ruleset_save(ruleset=ruleset, actor=actor, changes=changes)
 
 
+@transaction.atomic
 def ruleset_save(*, ruleset: Ruleset, actor, changes: dict | None = None) -> Ruleset:
     """Validate and save a draft ruleset already changed in memory (the admin's form path)."""
     for field, value in (changes or {}).items():
         setattr(ruleset, field, value)
     if ruleset.pk:
-        stored_status = Ruleset.objects.values_list("status", flat=True).get(pk=ruleset.pk)
-        if stored_status != RulesetStatus.DRAFT:
-            raise RulesetReadOnly(
-                f"{ruleset.name} {ruleset.version} is {stored_status} and therefore read-only; "
-                "create a new draft version to change it."
-            )
+        # The stored row decides, not the in-memory copy a form may have changed.
+        ruleset_editable_check(Ruleset.objects.select_for_update().get(pk=ruleset.pk))
         ruleset.revision = F("revision") + 1
     else:
         ruleset.status = RulesetStatus.DRAFT

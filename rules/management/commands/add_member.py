@@ -1,14 +1,14 @@
 import getpass
 import os
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from rules.choices import Role
-from rules.models import Tenant
+from rules.management.tenant_command import TenantCommand
 from rules.services.tenancy import member_add
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = (
         "Give a user a role in a tenant, creating the user if needed (idempotent). The password "
         "of a new user comes from DJANGO_MEMBER_PASSWORD, else a prompt."
@@ -21,10 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
 
     def handle(self, *args, username, tenant, role, email, **options):
-        try:
-            tenant_obj = Tenant.objects.get(slug=tenant)
-        except Tenant.DoesNotExist:
-            raise CommandError(f"no tenant {tenant!r}; create it with create_tenant") from None
+        tenant_obj = self.tenant_get(tenant)
         from django.contrib.auth import get_user_model
 
         password = os.environ.get("DJANGO_MEMBER_PASSWORD") or None

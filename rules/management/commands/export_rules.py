@@ -1,15 +1,14 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from rules.models import Tenant
+from rules.management.tenant_command import TenantCommand
 from rules.services.errors import ServiceError
 from rules.services.storage import STDIO, document_write
 from rules.services.transfer import document_bytes, ruleset_export, ruleset_lookup
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     def create_parser(self, prog_name, subcommand, **kwargs):
-        # --version names a ruleset version here; "resolve" lets it replace Django's --version.
-        parser = super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
         # DEST may follow the options (export_rules NAME --tenant T DEST), which plain
         # parse_args cannot match to an optional positional.
         parser.parse_args = parser.parse_intermixed_args
@@ -27,9 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--version", dest="ruleset_version")
 
     def handle(self, *args, name, destination, tenant, ruleset_version, **options):
-        tenant_obj = Tenant.objects.filter(slug=tenant).first()
-        if tenant_obj is None:
-            raise CommandError(f"no tenant {tenant}")
+        tenant_obj = self.tenant_get(tenant)
         try:
             ruleset = ruleset_lookup(tenant=tenant_obj, name=name, version=ruleset_version)
             content = document_bytes(ruleset_export(ruleset=ruleset))

@@ -1,18 +1,14 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from rules.models import Tenant
+from rules.management.tenant_command import TenantCommand
 from rules.services.errors import ServiceError
 from rules.services.storage import STDIO, document_read, s3_location
 from rules.services.transfer import ruleset_import
 
 
-class Command(BaseCommand):
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # --version names a ruleset version here; "resolve" lets it replace Django's --version.
-        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
-
+class Command(TenantCommand):
     help = (
         "Import a ruleset (the project's format, or the original flat / structured files) from a "
         "path, - (stdin) or s3://bucket/key as a new draft version, all or nothing."
@@ -32,9 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, source, tenant, conditions, name, ruleset_version, **options):
-        tenant_obj = Tenant.objects.filter(slug=tenant).first()
-        if tenant_obj is None:
-            raise CommandError(f"no tenant {tenant}; create it with create_tenant")
+        tenant_obj = self.tenant_get(tenant)
         try:
             document = document_read(source)
             conditions_document = document_read(conditions) if conditions else None

@@ -1,19 +1,15 @@
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from executions.models import ExecutionSource
 from executions.services import evaluations_stream
-from rules.models import Tenant
+from rules.management.tenant_command import TenantCommand
 from rules.services.errors import ServiceError
 from rules.services.sources import active_compiled_ruleset
 
 
-class Command(BaseCommand):
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # --version names a ruleset version here; "resolve" lets it replace Django's --version.
-        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
-
+class Command(TenantCommand):
     help = (
         "Evaluate JSON inputs, one object per line, against a ruleset; prints one JSON result "
         "per line. Logs each evaluation with source cli unless --no-log."
@@ -28,9 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-log", action="store_true", help="write no execution logs")
 
     def handle(self, *args, name, tenant, ruleset_version, input, trace, no_log, **options):
-        tenant_obj = Tenant.objects.filter(slug=tenant).first()
-        if tenant_obj is None:
-            raise CommandError(f"no tenant {tenant}")
+        tenant_obj = self.tenant_get(tenant)
         try:
             compiled, identity = active_compiled_ruleset(
                 tenant=tenant_obj, name=name, version=ruleset_version
