@@ -75,3 +75,26 @@ def is_timescaledb(config: dict) -> bool:
 
 def is_postgresql(config: dict) -> bool:
     return config.get("ENGINE") in (POSTGRES_ENGINE, TIMESCALE_ENGINE)
+
+
+# Django-only OPTIONS that libpq does not understand.
+_DJANGO_ONLY_OPTIONS = {"pool", "server_side_binding", "isolation_level", "assume_role"}
+
+
+def psycopg_connect_kwargs(config: Mapping) -> dict:
+    """Keyword arguments for psycopg.connect() to the database of a Django DATABASES entry.
+
+    For the threads that keep their own connection (the execution log writer, the change
+    listener): they must not share a request's connection.
+    """
+    kwargs = {
+        "dbname": config.get("NAME") or None,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "host": config.get("HOST") or None,
+        "port": str(config["PORT"]) if config.get("PORT") else None,
+    }
+    kwargs.update(
+        {k: v for k, v in (config.get("OPTIONS") or {}).items() if k not in _DJANGO_ONLY_OPTIONS}
+    )
+    return {k: v for k, v in kwargs.items() if v is not None}

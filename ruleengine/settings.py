@@ -41,7 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
     "django_filters",
+    "drf_spectacular",
     "simple_history",
     "rules",
     "executions",
@@ -136,6 +138,20 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # Four-eyes rule: when on, the last editor of a version cannot activate it.
 RULESET_FOUR_EYES = env.bool("RULESET_FOUR_EYES", default=False)
 
+# Try-it runs in the admin are logged with source "admin" (kept out of API statistics), or not.
+TRY_IT_LOG = env.bool("TRY_IT_LOG", default=True)
+# Backtests replay logged inputs of one version through another; never more than this many.
+BACKTEST_MAX_INPUTS = env.int("BACKTEST_MAX_INPUTS", default=100_000)
+BACKTEST_DEFAULT_DAYS = env.int("BACKTEST_DEFAULT_DAYS", default=7)
+
+# --- Execution log on TimescaleDB (skipped with a log line on other databases) ---------------
+# Chunks older than this are compressed, segmented by tenant and ruleset (0: no compression).
+EXECUTION_LOG_COMPRESS_AFTER_DAYS = env.int("EXECUTION_LOG_COMPRESS_AFTER_DAYS", default=7)
+# Chunks older than this are dropped (0: keep forever).
+EXECUTION_LOG_RETENTION_DAYS = env.int("EXECUTION_LOG_RETENTION_DAYS", default=90)
+# An hourly continuous aggregate feeds /api/v1/stats and the admin dashboard.
+EXECUTION_LOG_HOURLY_AGGREGATE = env.bool("EXECUTION_LOG_HOURLY_AGGREGATE", default=True)
+
 # --- Storage and snapshots -------------------------------------------------------------------
 # S3 (or an S3-compatible store via AWS_S3_ENDPOINT_URL) holds published snapshots when S3_BUCKET
 # is set; otherwise they go to the local folder SNAPSHOT_ROOT. Credentials are never settings:
@@ -151,12 +167,67 @@ USE_DATABASE = env.bool("USE_DATABASE", default=True)
 RULES_CONFIG_PATH = Path(env.str("RULES_CONFIG_PATH", default=str(SNAPSHOT_ROOT)))
 # --- End of storage and snapshots ------------------------------------------------------------
 
+# --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rules.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rules.api.rendering.OrjsonRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rules.api.rendering.OrjsonParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "rules.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"evaluate": env.str("EVALUATE_RATE_LIMIT", default="3000/s")},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rule engine API",
+    "DESCRIPTION": "Evaluate inputs against a tenant's active ruleset and manage rulesets.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; `Authorization: Token <key>`.
+REST_KNOX = {
+    "TOKEN_TTL": None,  # expiry is chosen per client: create_api_client --expires-days
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+# Body size limit for every request (413 above it); the evaluate input lives in the body.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+EVALUATE_BATCH_LIMIT = env.int("EVALUATE_BATCH_LIMIT", default=1000)
+# How long an evaluate request may wait for its log row to commit (database outages included)
+# before it answers 503 with Retry-After; a 2xx always means the row is committed.
+EVALUATE_LOG_BUDGET_SECONDS = env.float("EVALUATE_LOG_BUDGET_SECONDS", default=5.0)
+# "group": a writer thread per process commits the rows of concurrent requests together (COPY);
+# "inline": each request inserts its own row (SQLite, the single-session TimescaleDB test server).
+_database_vendor_is_postgresql = "postgresql" in DATABASES["default"]["ENGINE"]
+EXECUTION_LOG_WRITER = env.str(
+    "EXECUTION_LOG_WRITER", default="group" if _database_vendor_is_postgresql else "inline"
+)
+# "notify": caches of API tokens and active versions are trusted until PostgreSQL LISTEN/NOTIFY
+# reports a change (every node sees a commit within milliseconds); "query": every request checks
+# the active version's revision and tokens are cached API_AUTH_CACHE_SECONDS.
+CACHE_INVALIDATION = env.str(
+    "CACHE_INVALIDATION", default="notify" if _database_vendor_is_postgresql else "query"
+)
+API_AUTH_CACHE_SECONDS = env.float("API_AUTH_CACHE_SECONDS", default=1.0)
 
 LOGGING = {
     "version": 1,

@@ -408,3 +408,34 @@ class SnapshotPublication(models.Model):
 
     def __str__(self):
         return f"snapshot of {self.ruleset}: {self.status}"
+
+
+class ApiClient(models.Model):
+    """A service account an application uses to call the API with a token.
+
+    The account is a Django user with no password and one membership (its role), so the API's
+    scoping is the same code as everyone else's. Its tokens are django-rest-knox AuthTokens: only
+    a SHA-512 digest is stored, the token itself is shown once at creation.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_clients")
+    name = models.CharField(max_length=100, validators=[identifier_validator])
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_client"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="apiclient_unique_name")
+        ]
+        ordering = ["tenant__slug", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.tenant})"

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from rules.change_notifications import change_record
 from rules.choices import Capability, RulesetStatus
 from rules.models import Condition, Pattern, Rule, RuleCondition, Ruleset
 from rules.services.errors import CatalogEntryInUse, RulesetReadOnly
@@ -31,6 +32,7 @@ def _ruleset_touch(ruleset_id: int, actor) -> None:
     if actor is not None:
         changes["updated_by"] = actor
     Ruleset.objects.filter(pk=ruleset_id).update(**changes)
+    change_record()
 
 
 def ruleset_create(
@@ -81,6 +83,7 @@ def ruleset_save(*, ruleset: Ruleset, actor, changes: dict | None = None) -> Rul
     ruleset._history_user = actor
     ruleset.save()
     ruleset.refresh_from_db(fields=["revision"])
+    change_record()
     return ruleset
 
 

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from rules.change_notifications import change_record
 from rules.choices import TRANSITIONS, Capability, RulesetStatus
 from rules.models import Pattern, Rule, RuleCondition, Ruleset
 from rules.services.errors import RulesetInvalid, TransitionNotAllowed
@@ -46,6 +47,7 @@ def _save_status(ruleset: Ruleset, status: str, actor) -> None:
         ruleset.updated_by = actor
     ruleset.save()
     ruleset.refresh_from_db(fields=["revision", "updated_at"])
+    change_record()
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from rules.change_notifications import change_record
 from rules.choices import ROLE_CAPABILITIES, Role
 from rules.models import Membership, Tenant
 from rules.services.errors import NotAllowed
@@ -81,4 +82,5 @@ def member_add(
     membership, _ = Membership.objects.update_or_create(
         user=user, tenant=tenant, defaults={"role": role}
     )
+    change_record()
     return membership, user_created

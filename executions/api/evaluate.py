@@ -1,0 +1,9 @@
+from rest_framework.views import APIView
+
+
+class EvaluateView(APIView):
+    pass
+
+
+class EvaluateBatchView(APIView):
+    pass

@@ -1,0 +1,88 @@
+"""Service accounts for applications: create one with a token, revoke it, rotate its token."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from knox.models import AuthToken
+
+from rules.change_notifications import caches_clear
+from rules.choices import Capability, Role
+from rules.models import ApiClient, Membership, Tenant, identifier_validator
+from rules.services.errors import ServiceError
+from rules.services.tenancy import capability_require
+
+
+class ApiClientError(ServiceError):
+    code = "invalid"
+
+
+def _username(tenant: Tenant, name: str) -> str:
+    return f"api.{tenant.slug}.{name}"[:150]
+
+
+def _expiry(expires_days: int | None):
+    return timedelta(days=expires_days) if expires_days else None
+
+
+@transaction.atomic
+def api_client_create(
+    *, tenant: Tenant, name: str, role: str, actor=None, expires_days: int | None = None
+) -> tuple[ApiClient, str]:
+    """Create the service account `name` in `tenant` and its first token; returns (client, token).
+
+    The token is returned once and never stored: only its digest is.
+    """
+    capability_require(actor=actor, tenant=tenant, capability=Capability.MANAGE_MEMBERS)
+    if role not in Role.values:
+        raise ApiClientError(f"unknown role {role!r}; choose one of {', '.join(Role.values)}")
+    try:
+        identifier_validator(name)
+    except Exception as error:
+        raise ApiClientError(f"client name {name!r}: {' '.join(error.messages)}") from error
+    if ApiClient.objects.filter(tenant=tenant, name=name).exists():
+        raise ApiClientError(
+            f"tenant {tenant.slug} already has an API client {name!r}; "
+            "revoke it or choose another name"
+        )
+    user_model = get_user_model()
+    username = _username(tenant, name)
+    if user_model.objects.filter(username=username).exists():
+        raise ApiClientError(f"a user {username!r} already exists")
+    user = user_model(username=username, is_staff=False)
+    user.set_unusable_password()
+    user.save()
+    Membership.objects.create(user=user, tenant=tenant, role=role)
+    client = ApiClient.objects.create(tenant=tenant, name=name, user=user, created_by=actor)
+    _, token = AuthToken.objects.create(user=user, expiry=_expiry(expires_days))
+    return client, token
+
+
+@transaction.atomic
+def api_client_token_rotate(
+    *, client: ApiClient, actor=None, expires_days: int | None = None
+) -> str:
+    """Replace every token of `client` with a new one; the old ones stop working at commit."""
+    capability_require(actor=actor, tenant=client.tenant, capability=Capability.MANAGE_MEMBERS)
+    if client.revoked_at is not None:
+        raise ApiClientError(f"API client {client.name} is revoked")
+    AuthToken.objects.filter(user=client.user).delete()
+    _, token = AuthToken.objects.create(user=client.user, expiry=_expiry(expires_days))
+    transaction.on_commit(caches_clear)
+    return token
+
+
+@transaction.atomic
+def api_client_revoke(*, client: ApiClient, actor=None) -> ApiClient:
+    """Revoke `client`: its tokens are deleted and its account deactivated (kept for the logs)."""
+    capability_require(actor=actor, tenant=client.tenant, capability=Capability.MANAGE_MEMBERS)
+    AuthToken.objects.filter(user=client.user).delete()
+    user = client.user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    client.revoked_at = timezone.now()
+    client.save(update_fields=["revoked_at"])
+    caches_clear()
+    transaction.on_commit(caches_clear)
+    return client
