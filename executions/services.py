@@ -152,3 +152,98 @@ def evaluations_stream(
     report.logged += execution_logs_write(rows)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# --- The evaluate path of the API ------------------------------------------------------------
+
+# Longest string accepted anywhere in evaluate input; longer ones are refused, not truncated.
+MAX_INPUT_STRING_LENGTH = 10_000
+
+
+class InputRefused(ValueError):
+    """Evaluate input the service will not take; `str()` names the problem and where it is."""
+
+
+class LogUnavailable(Exception):
+    """The log rows could not be committed within the request's budget (database outage)."""
+
+
+def evaluation_input_check(data, where: str = "data") -> None:
+    """Refuse input PostgreSQL cannot store (NUL characters) or that is abusively long."""
+    stack = [(data, where)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if len(value) > MAX_INPUT_STRING_LENGTH:
+                raise InputRefused(
+                    f"{path}: string of {len(value)} characters; the limit is "
+                    f"{MAX_INPUT_STRING_LENGTH}"
+                )
+            if "\x00" in value:
+                raise InputRefused(f"{path}: strings may not contain NUL characters")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key or len(key) > MAX_INPUT_STRING_LENGTH:
+                    raise InputRefused(f"{path}: a key is too long or contains NUL characters")
+                stack.append((item, f"{path}.{key}"))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
+
+
+def execution_log_failure_row(
+    *, tenant_id: int, ruleset: dict, data, error: str, source: str, caller: str
+) -> ExecutionLog:
+    """An unsaved log row for an evaluation that failed (its input was refused)."""
+    return ExecutionLog(
+        execution_id=uuid.uuid4(),
+        timestamp=timezone.now(),
+        tenant_id=tenant_id,
+        ruleset_id=ruleset.get("ruleset_id"),
+        ruleset_name=ruleset.get("name", ""),
+        ruleset_version=ruleset.get("version", ""),
+        input_data=data,
+        output_data={},
+        success=False,
+        error_message=error,
+        source=source,
+        caller=caller,
+    )
+
+
+_JSON_COLUMNS = {"input_data", "output_data"}
+
+
+def execution_log_values(row: ExecutionLog) -> tuple:
+    """The row as COPY values in table column order (JSON already serialised)."""
+    values = []
+    for field in ExecutionLog._meta.concrete_fields:
+        value = getattr(row, field.attname)
+        if field.attname in _JSON_COLUMNS:
+            value = orjson.dumps(value).decode()
+        values.append(value)
+    return tuple(values)
+
+
+def execution_logs_commit(rows: list[ExecutionLog], *, deadline: float) -> None:
+    """Make `rows` durable before `deadline` (time.monotonic()), or raise LogUnavailable.
+
+    With EXECUTION_LOG_WRITER=group the rows join the process's group commit; otherwise they
+    are inserted here, on the request's own connection.
+    """
+    from django.db import DatabaseError
+
+    from executions.log_writer import group_commit_enabled, log_writer
+
+    if not rows:
+        return
+    if not group_commit_enabled():
+        try:
+            execution_logs_write(rows)
+        except DatabaseError as error:
+            raise LogUnavailable(str(error)) from error
+        return
+    ticket = log_writer().submit([execution_log_values(row) for row in rows])
+    if ticket.done.wait(max(0.0, deadline - time.monotonic())):
+        return
+    if ticket.abandon():
+        raise LogUnavailable("the execution log did not commit within the budget")

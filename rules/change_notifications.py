@@ -16,6 +16,7 @@ Writers in this process also clear the caches themselves (`caches_clear`), so th
 request sees its own change without waiting for the notification.
 """
 
+import contextlib
 import logging
 import os
 import threading
@@ -102,8 +103,10 @@ class ChangeListener(threading.Thread):
         if self.connected.is_set():
             return True
         since = self.disconnected_at
-        return since is not None and self.ever_connected and (
-            time.monotonic() - since < LISTENER_GRACE_SECONDS
+        return (
+            since is not None
+            and self.ever_connected
+            and (time.monotonic() - since < LISTENER_GRACE_SECONDS)
         )
 
     def run(self):
@@ -149,10 +152,8 @@ class ChangeListener(threading.Thread):
     def _close(self):
         connection, self.connection = self.connection, None
         if connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # already broken
                 connection.close()
-            except Exception:  # noqa: BLE001, S110 - already broken
-                pass
 
     def stop(self, timeout: float = 3.0):
         self.stopping.set()

@@ -53,3 +53,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def database_is_timescaledb() -> bool:
     """For tests that assert backend-specific details (hypertable vs plain table)."""
     return is_timescaledb()
+
+
+@pytest.fixture(autouse=True)
+def _process_caches_clear():
+    """Caches live per process; a test must not see tokens or versions of an earlier test."""
+    from rules.change_notifications import caches_clear
+
+    caches_clear()
+    yield
+    caches_clear()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, plus: stop the log writer and change listener before the test database
+    is dropped. Both hold their own connection to it, and DROP DATABASE fails while one is open.
+    """
+    from django.conf import settings
+
+    # Test users need passwords, not protection against brute force: hash in microseconds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+    from executions.log_writer import log_writer_stop
+    from rules.change_notifications import change_listener_stop
+
+    log_writer_stop()
+    change_listener_stop()

@@ -58,9 +58,8 @@ def request_visible_tenant_ids(request, capability: str = Capability.VIEW) -> li
     if request.META.get(TENANT_HEADER, "").strip():
         tenant_role = request_tenant_role(request)
         return [tenant_role.tenant.pk] if capability in tenant_role.capabilities else []
-    return [
-        r.tenant.pk for r in caller_tenant_roles(request.user).values() if capability in r.capabilities
-    ]
+    roles = caller_tenant_roles(request.user).values()
+    return [r.tenant.pk for r in roles if capability in r.capabilities]
 
 
 def capability_check(request, tenant: Tenant, capability: str) -> None:

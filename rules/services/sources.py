@@ -13,7 +13,9 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.db.models import Subquery
 
+from rules.change_notifications import ProcessCache, caches_generation, change_listener_start
 from rules.choices import RulesetStatus
 from rules.engine import CompiledRuleset, RulesetCompileError, compile_ruleset
 from rules.models import Ruleset
@@ -29,6 +31,18 @@ class RulesetNotFound(ServiceError):
     code = "not_found"
 
 
+class NoActiveVersion(RulesetNotFound):
+    """The ruleset exists but none of its versions is active (or it is not the one asked)."""
+
+    code = "no_active_version"
+
+
+class VersionNotActive(ServiceError):
+    """A named version that is not active; only dry runs may evaluate it."""
+
+    code = "no_active_version"
+
+
 # key -> (stamp, compiled ruleset, identity); a compiled ruleset is immutable and thread-safe.
 _compiled_cache: dict = {}
 _cache_lock = threading.Lock()
@@ -40,15 +54,19 @@ def compiled_cache_clear() -> None:
 
 
 def active_compiled_ruleset(
-    *, tenant, name: str, version: str | None = None
+    *, tenant, name: str | None, version: str | None = None, any_status: bool = True
 ) -> tuple[CompiledRuleset, dict]:
     """(compiled ruleset, identity) of the active version of `name`, or of `version` if given.
 
-    The identity (tenant, name, version, ruleset_id when from the database, source) is what
-    execution logs record.
+    `name=None` means the tenant's default ruleset. With `any_status=False` a named version must
+    be the active one (VersionNotActive otherwise): only dry runs evaluate other versions.
+    The identity (tenant, name, version, ruleset_id when from the database, status, source) is
+    what execution logs record.
     """
     if settings.USE_DATABASE:
-        return _from_database(tenant, name, version)
+        return _from_database(tenant, name, version, any_status)
+    if name is None:
+        raise RulesetNotFound("name the ruleset: defaults are not published as snapshots")
     snapshot = snapshot_name(
         tenant_slug=tenant.slug, name=name, **({"version": version} if version else {})
     )
@@ -75,29 +93,79 @@ def _compile(spec, where: str) -> CompiledRuleset:
         raise RulesetInvalid(error.problems, heading=f"{where} does not compile") from error
 
 
-def _from_database(tenant, name, version):
-    versions = Ruleset.objects.for_tenant(tenant).filter(name=name)
-    if version:
-        ruleset = versions.filter(version=version).first()
-        missing = f"tenant {tenant.slug} has no version {version} of {name}"
+# (tenant id, name or None for the default, version or None for the active one) ->
+# (ruleset id, revision): which row to serve, trusted while change notifications arrive.
+_version_pointers = ProcessCache("ruleset versions", lambda: 0.0)
+
+
+def _version_pointer(tenant, name, version) -> tuple[int, int]:
+    key = (tenant.pk, name, version)
+    pointer = _version_pointers.get(key)
+    if pointer is not None:
+        return pointer
+    generation = caches_generation()
+    versions = Ruleset.objects.for_tenant(tenant)
+    if name is None:
+        default_name = versions.filter(is_default=True).values("name")[:1]
+        versions = versions.filter(name=Subquery(default_name))
     else:
-        ruleset = versions.filter(status=RulesetStatus.ACTIVE).first()
-        missing = f"tenant {tenant.slug} has no active version of {name}"
-    if ruleset is None:
-        raise RulesetNotFound(missing)
+        versions = versions.filter(name=name)
+    if version:
+        versions = versions.filter(version=version)
+    else:
+        versions = versions.filter(status=RulesetStatus.ACTIVE)
+    row = versions.values_list("pk", "revision").first()
+    if row is None:
+        raise _not_found(tenant, name, version)
+    _version_pointers.put(key, row, generation)
+    return row
 
-    def load():
-        compiled = _compile(ruleset_spec(ruleset), f"{name} {ruleset.version}")
-        identity = {
-            "tenant": tenant.slug,
-            "ruleset_id": ruleset.pk,
-            "name": ruleset.name,
-            "version": ruleset.version,
-            "source": SOURCE_DATABASE,
-        }
-        return compiled, identity
 
-    return _cached((SOURCE_DATABASE, ruleset.pk), ruleset.revision, load)
+def _not_found(tenant, name, version) -> RulesetNotFound:
+    if name is None:
+        if Ruleset.objects.for_tenant(tenant).filter(is_default=True).exists():
+            return NoActiveVersion(f"the default ruleset of tenant {tenant.slug} is not active")
+        return RulesetNotFound(f"tenant {tenant.slug} has no default ruleset; name one")
+    if not Ruleset.objects.for_tenant(tenant).filter(name=name).exists():
+        return RulesetNotFound(f"tenant {tenant.slug} has no ruleset {name}")
+    if version:
+        return RulesetNotFound(f"tenant {tenant.slug} has no version {version} of {name}")
+    return NoActiveVersion(f"ruleset {name} of tenant {tenant.slug} has no active version")
+
+
+def _from_database(tenant, name, version, any_status=True):
+    change_listener_start()
+    ruleset_pk, revision = _version_pointer(tenant, name, version)
+    key = (SOURCE_DATABASE, ruleset_pk)
+    with _cache_lock:
+        cached = _compiled_cache.get(key)
+    if cached is None or cached[0] != revision:
+
+        def load():
+            ruleset = Ruleset.objects.select_related("tenant").get(pk=ruleset_pk)
+            compiled = _compile(ruleset_spec(ruleset), f"{ruleset.name} {ruleset.version}")
+            identity = {
+                "tenant": tenant.slug,
+                "ruleset_id": ruleset.pk,
+                "name": ruleset.name,
+                "version": ruleset.version,
+                "status": ruleset.status,
+                "source": SOURCE_DATABASE,
+            }
+            # The row may have changed since the pointer was read: cache what was compiled.
+            return compiled, identity, ruleset.revision
+
+        compiled, identity, loaded_revision = load()
+        with _cache_lock:
+            _compiled_cache[key] = (loaded_revision, compiled, identity)
+    else:
+        _, compiled, identity = cached
+    if not any_status and identity["status"] != RulesetStatus.ACTIVE:
+        raise VersionNotActive(
+            f"version {identity['version']} of {identity['name']} is {identity['status']}: "
+            "only the active version is evaluated, unless dry_run is true"
+        )
+    return compiled, identity
 
 
 def _snapshot_compile(tenant, content: bytes, where: str, source: str):

@@ -1,0 +1,285 @@
+"""Benchmark: the evaluate API under gunicorn against PostgreSQL, with logging on.
+
+Run from the repository root (needs `wrk`, and a PostgreSQL server):
+
+    python benchmarks/api.py [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+                             [--duration 15] [--connections 10] [--configs group-notify,...]
+
+It creates a scratch database next to the one named (dropped afterwards), migrates it, imports the
+50-rule benchmark ruleset from ../shared/bench, creates an API client, then for each
+configuration starts gunicorn (2 workers x 4 threads, gthread) on a free loopback port and drives
+it with wrk for `--duration` seconds over `--connections` connections, cycling the 1,000 inputs.
+After each run it checks that the number of log rows equals the number of 2xx responses.
+Finally it times 1,000-item batches. Prints a table; exits non-zero if rows were lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_BENCH_DIR = ROOT.parent / "shared" / "bench"
+CONFIGS = {
+    # name: (EXECUTION_LOG_WRITER, CACHE_INVALIDATION)
+    "inline-query": ("inline", "query"),
+    "group-query": ("group", "query"),
+    "group-notify": ("group", "notify"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def scratch_url(base_url: str, name: str) -> str:
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def psql(base_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base_url, autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def django_env(database_url: str, **extra) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        "EVALUATE_RATE_LIMIT": "1000000/s",
+        **extra,
+    }
+
+
+def manage(env: dict, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout
+
+
+def prepare(database_url: str, bench_dir: Path) -> str:
+    """Migrate, import and activate the benchmark ruleset; returns an API token."""
+    env = django_env(database_url)
+    manage(env, "migrate", "--noinput")
+    manage(env, "create_tenant", "bench", "--name", "Benchmark")
+    manage(
+        env,
+        "import_rules",
+        str(bench_dir / "ruleset_50_flat.json"),
+        "--tenant",
+        "bench",
+        "--name",
+        "bench50",
+        "--version",
+        "1.0",
+        "--activate",
+    )
+    return manage(
+        env, "create_api_client", "--tenant", "bench", "--name", "wrk", "--role", "viewer"
+    ).strip()
+
+
+WRK_SCRIPT = """
+local bodies = {}
+for line in io.lines("%(inputs)s") do
+  bodies[#bodies + 1] = '{"ruleset": "bench50", "data": ' .. line .. '}'
+end
+local counter = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Token %(token)s"
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, "/api/v1/evaluate", nil, bodies[(counter %% #bodies) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT requests=%%d non2xx=%%d errors=%%d p50=%%.3f p99=%%.3f\\n",
+    summary.requests, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+class Server:
+    def __init__(self, env: dict, workers: int = 2, threads: int = 4):
+        self.port = free_port()
+        self.env = env
+        self.workers, self.threads = workers, threads
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "ruleengine.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(self.threads),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(30)
+
+
+def log_rows(database_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        return connection.execute("select count(*) from executions_executionlog").fetchone()[0]
+
+
+def run_wrk(port: int, script: Path, duration: int, connections: int) -> dict:
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    match = re.search(
+        r"RESULT requests=(\d+) non2xx=(\d+) errors=(\d+) p50=([\d.]+) p99=([\d.]+)", output
+    )
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    requests, non2xx, errors = (int(match.group(i)) for i in (1, 2, 3))
+    return {
+        "requests": requests,
+        "ok": requests - non2xx,
+        "errors": errors + non2xx,
+        "rps": float(rate.group(1)),
+        "p50": float(match.group(4)),
+        "p99": float(match.group(5)),
+    }
+
+
+def run_batches(port: int, token: str, inputs: list[str], rounds: int = 20) -> float:
+    items = [json.loads(line) for line in inputs]
+    body = json.dumps({"ruleset": "bench50", "items": items}).encode()
+    started = time.perf_counter()
+    for _ in range(rounds):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/evaluate/batch",
+            data=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+    return rounds * len(items) / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("--bench-dir", type=Path, default=DEFAULT_BENCH_DIR)
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--configs", default="inline-query,group-query,group-notify")
+    arguments = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+
+    name = f"ruleengine_bench_api_{os.getpid()}"
+    database_url = scratch_url(arguments.database_url, name)
+    psql(arguments.database_url, f"create database {name}")
+    failures = 0
+    try:
+        token = prepare(database_url, arguments.bench_dir)
+        inputs = (arguments.bench_dir / "inputs_1000.jsonl").read_text().splitlines()
+        with tempfile.TemporaryDirectory() as scratch:
+            script = Path(scratch) / "evaluate.lua"
+            script.write_text(
+                WRK_SCRIPT % {"inputs": arguments.bench_dir / "inputs_1000.jsonl", "token": token}
+            )
+            print(
+                f"evaluate, 50 rules, logging on, gunicorn 2 workers x 4 threads, "
+                f"wrk {arguments.connections} connections x {arguments.duration}s"
+            )
+            print(
+                f"{'configuration':<14} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+                f"{'2xx':>8} {'errors':>7} {'log rows':>9}"
+            )
+            for config in arguments.configs.split(","):
+                writer, cache = CONFIGS[config]
+                env = django_env(
+                    database_url, EXECUTION_LOG_WRITER=writer, CACHE_INVALIDATION=cache
+                )
+                before = log_rows(database_url)
+                with Server(env) as server:
+                    result = run_wrk(server.port, script, arguments.duration, arguments.connections)
+                rows = log_rows(database_url) - before
+                lost = result["ok"] - rows
+                failures += lost > 0
+                print(
+                    f"{config:<14} {result['rps']:>8.0f} {result['p50']:>8.2f} "
+                    f"{result['p99']:>8.2f} {result['ok']:>8} {result['errors']:>7} "
+                    f"{rows:>9}{'  LOST ' + str(lost) if lost > 0 else ''}"
+                )
+            env = django_env(database_url, EXECUTION_LOG_WRITER="group")
+            with Server(env) as server:
+                rate = run_batches(server.port, token, inputs)
+            print(f"batch of 1,000 items, one client: {rate:,.0f} evaluations/s (logged)")
+    finally:
+        psql(arguments.database_url, f"drop database if exists {name} with (force)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Group commit for execution logs: one writer thread per process, one COPY per batch.
+
+A request hands its log row to the writer and waits for the commit of the batch that carried it;
+only then does it answer 2xx, so a 2xx always means the row is durable. While the writer commits
+one batch, the rows of concurrent requests pile up and go together in the next, so the cost of a
+commit (a round trip and a WAL flush) is shared by every request in the batch instead of paid by
+each.
+
+Database outages: a failed batch is retried on a fresh connection every RETRY_SECONDS. A request
+waits at most its budget (EVALUATE_LOG_BUDGET_SECONDS, minus what it already spent) and then
+abandons its row and answers 503; abandoned rows are dropped before the next attempt. A row in a
+COPY that was already on its way may still commit after its request gave up: a 503 does not
+promise the row is absent, a 2xx promises it is present.
+
+A batch whose commit failed in an unknown state (the connection broke during COMMIT) is retried
+with INSERT ... ON CONFLICT DO NOTHING on (execution_id, timestamp), so it is never written twice.
+"""
+
+import atexit
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections import deque
+
+import psycopg
+from django.conf import settings
+from django.db import connections, router
+
+from executions.models import ExecutionLog
+from ruleengine.database import psycopg_connect_kwargs
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_ROWS = 2000
+RETRY_SECONDS = 0.1
+COLUMNS = [field.column for field in ExecutionLog._meta.concrete_fields]
+
+
+class LogTicket:
+    """The rows of one request on their way; `done` is set once their batch committed."""
+
+    __slots__ = ("rows", "done", "abandoned", "_lock")
+
+    def __init__(self, rows: list[tuple]):
+        self.rows = rows
+        self.done = threading.Event()
+        self.abandoned = False
+        self._lock = threading.Lock()
+
+    def abandon(self) -> bool:
+        """Give up on the row unless it is already committed; True if it was given up."""
+        with self._lock:
+            if self.done.is_set():
+                return False
+            self.abandoned = True
+            return True
+
+
+class GroupCommitLogWriter(threading.Thread):
+    def __init__(self, connect_kwargs: dict, table: str):
+        super().__init__(name="execution-log-writer", daemon=True)
+        self.connect_kwargs = connect_kwargs
+        self.table = table
+        self.pending: deque[LogTicket] = deque()
+        self.wakeup = threading.Condition()
+        self.stopping = False
+        self.connection: psycopg.Connection | None = None
+        self.batches = 0
+        self.rows = 0
+        self.failures = 0
+
+    def submit(self, rows: list[tuple]) -> LogTicket:
+        ticket = LogTicket(rows)
+        with self.wakeup:
+            self.pending.append(ticket)
+            self.wakeup.notify()
+        return ticket
+
+    def run(self):
+        while True:
+            with self.wakeup:
+                while not self.pending and not self.stopping:
+                    self.wakeup.wait()
+                if not self.pending and self.stopping:
+                    break
+                batch, rows = [], 0
+                while self.pending and rows < MAX_BATCH_ROWS:
+                    batch.append(self.pending.popleft())
+                    rows += len(batch[-1].rows)
+            self._commit(batch)
+        self._close()
+
+    def _commit(self, batch: list[LogTicket]) -> None:
+        ambiguous = False
+        while True:
+            batch = [ticket for ticket in batch if not ticket.abandoned]
+            if not batch:
+                return
+            try:
+                if self.connection is None or self.connection.closed:
+                    self.connection = psycopg.connect(
+                        **self.connect_kwargs, autocommit=False, connect_timeout=2
+                    )
+                self._write(batch, idempotent=ambiguous)
+            except psycopg.OperationalError as error:
+                # The connection broke: the outcome of a COMMIT in flight is unknown.
+                self.failures += 1
+                ambiguous = True
+                if self.failures == 1 or self.failures % 50 == 0:
+                    log.warning("execution log write failed, retrying: %s", error)
+                self._close()
+                time.sleep(RETRY_SECONDS)
+                continue
+            except psycopg.Error:
+                # Not an outage: a row the database refuses. Write rows one by one so that
+                # only the bad row's request fails.
+                log.exception("execution log batch refused; writing its rows one by one")
+                self._rollback()
+                self._write_one_by_one(batch)
+                return
+            for ticket in batch:
+                with ticket._lock:
+                    ticket.done.set()
+            self.batches += 1
+            self.rows += sum(len(ticket.rows) for ticket in batch)
+            if self.failures:
+                log.info("execution log writes recovered after %d failed attempts", self.failures)
+                self.failures = 0
+            return
+
+    def _write(self, batch: list[LogTicket], *, idempotent: bool) -> None:
+        connection = self.connection
+        columns = ", ".join(COLUMNS)
+        with connection.cursor() as cursor:
+            if idempotent:
+                placeholders = ", ".join(["%s"] * len(COLUMNS))
+                cursor.executemany(
+                    f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders}) "
+                    "ON CONFLICT (execution_id, timestamp) DO NOTHING",
+                    [row for ticket in batch for row in ticket.rows],
+                )
+            else:
+                with cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy:
+                    for ticket in batch:
+                        for row in ticket.rows:
+                            copy.write_row(row)
+        connection.commit()
+
+    def _write_one_by_one(self, batch: list[LogTicket]) -> None:
+        for ticket in batch:
+            try:
+                self._write([ticket], idempotent=True)
+            except psycopg.Error as error:
+                log.error("execution log rows %s refused: %s", ticket.rows[0][0], error)
+                self._rollback()
+                continue
+            with ticket._lock:
+                ticket.done.set()
+
+    def _rollback(self):
+        if self.connection is not None and not self.connection.closed:
+            with contextlib.suppress(psycopg.Error):
+                self.connection.rollback()
+
+    def _close(self):
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+    def stop(self, timeout: float) -> bool:
+        """Write what is pending, then stop; False if rows were still pending after `timeout`."""
+        with self.wakeup:
+            self.stopping = True
+            self.wakeup.notify()
+        self.join(timeout)
+        return not self.is_alive()
+
+
+_writer: GroupCommitLogWriter | None = None
+_writer_pid: int | None = None
+_writer_lock = threading.Lock()
+
+
+def log_writer() -> GroupCommitLogWriter:
+    """This process's writer, started on first use (after a fork, each worker starts its own)."""
+    global _writer, _writer_pid
+    writer = _writer
+    if writer is not None and _writer_pid == os.getpid() and writer.is_alive():
+        return writer
+    with _writer_lock:
+        if _writer is None or _writer_pid != os.getpid() or not _writer.is_alive():
+            alias = router.db_for_write(ExecutionLog)
+            connection = connections[alias]
+            _writer = GroupCommitLogWriter(
+                psycopg_connect_kwargs(connection.settings_dict),
+                connection.ops.quote_name(ExecutionLog._meta.db_table),
+            )
+            _writer.start()
+            _writer_pid = os.getpid()
+        return _writer
+
+
+def log_writer_stop(timeout: float = 10.0) -> bool:
+    """Flush and stop this process's writer (graceful shutdown; tests)."""
+    global _writer
+    writer, _writer = _writer, None
+    if writer is None or _writer_pid != os.getpid():
+        return True
+    flushed = writer.stop(timeout)
+    if not flushed:
+        log.error("execution log writer stopped with %d rows unwritten", len(writer.pending))
+    return flushed
+
+
+atexit.register(log_writer_stop)
+
+
+def group_commit_enabled() -> bool:
+    return settings.EXECUTION_LOG_WRITER == "group"
