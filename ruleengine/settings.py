@@ -5,6 +5,7 @@ read (default: `.env` in the project root); variables already set in the environ
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "simple_history",
     "rules",
     "executions",
@@ -59,6 +62,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses logins from locked-out users and addresses before checking passwords.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "ruleengine.urls"
@@ -134,6 +146,38 @@ X_FRAME_OPTIONS = "DENY"
 # (SECURE_HSTS_PRELOAD=true); the README lists this as the one accepted deploy warning.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
+# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT failures a username, and
+# separately a client address, is locked out for AXES_COOLOFF_MINUTES. Behind a load balancer,
+# set AXES_IPWARE_PROXY_COUNT to the number of proxies so the client address is the real one.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# Content-Security-Policy (django-csp): no inline or third-party scripts anywhere, the admin
+# and its dashboard included; inline style attributes are allowed (Django's admin uses them).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_COOKIE_HTTPONLY = False  # the admin's and DRF's JavaScript read it from the cookie
+SESSION_COOKIE_SAMESITE = "Lax"
+
 # --- Product settings ------------------------------------------------------------------------
 # Four-eyes rule: when on, the last editor of a version cannot activate it.
 RULESET_FOUR_EYES = env.bool("RULESET_FOUR_EYES", default=False)
@@ -200,6 +244,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Evaluate inputs against a tenant's active ruleset and manage rulesets.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files are served from this app (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 # API tokens (django-rest-knox): only a SHA-512 digest is stored; `Authorization: Token <key>`.

@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
@@ -81,6 +82,14 @@ def api_exception_handler(exc, context):
         for header, value in exc.headers.items():
             response[header] = value
         return response
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is unreachable (an outage, a failover): a retryable 503, not a 500.
+        log.warning("API request refused, database unavailable: %s", str(exc).strip()[:200])
+        return Response(
+            error_body("database_unavailable", "The database is unavailable. Retry shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(
             error_body("body_too_large", "The request body is too large."),

@@ -1,0 +1,102 @@
+"""/api/v1/api-clients: a tenant's admins list, create, rotate and revoke API clients.
+
+The token is in the response of create and rotate only; it is never stored or shown again.
+"""
+
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from rules.api.access import capability_check, request_tenant, request_visible_tenant_ids
+from rules.choices import Capability, Role
+from rules.models import ApiClient
+from rules.services.api_clients import (
+    api_client_create,
+    api_client_revoke,
+    api_client_token_rotate,
+)
+
+
+class ApiClientSerializer(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiClient
+        fields = ["id", "tenant", "name", "role", "created_at", "revoked_at"]
+        read_only_fields = fields
+
+    def get_role(self, client) -> str:
+        membership = client.user.memberships.filter(tenant_id=client.tenant_id).first()
+        return membership.role if membership else ""
+
+
+class ApiClientCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    role = serializers.ChoiceField(choices=Role.choices)
+    expires_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class TokenRotateSerializer(serializers.Serializer):
+    expires_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+TOKEN_RESPONSE = inline_serializer(
+    "ApiClientToken",
+    fields={"client": ApiClientSerializer(), "token": serializers.CharField()},
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="API clients of the caller's tenants (tenant admins)"),
+    retrieve=extend_schema(summary="One API client"),
+)
+class ApiClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ApiClientSerializer
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+    filterset_fields = []
+
+    def get_queryset(self):
+        tenant_ids = request_visible_tenant_ids(self.request, Capability.MANAGE_MEMBERS)
+        return (
+            ApiClient.objects.filter(tenant_id__in=tenant_ids)
+            .select_related("tenant", "user")
+            .order_by("tenant__slug", "name")
+        )
+
+    @extend_schema(
+        summary="Create an API client; the response holds its token, shown this once",
+        request=ApiClientCreateSerializer,
+        responses={201: TOKEN_RESPONSE},
+    )
+    def create(self, request):
+        tenant = request_tenant(request)
+        capability_check(request, tenant, Capability.MANAGE_MEMBERS)
+        data = ApiClientCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        client, token = api_client_create(tenant=tenant, actor=request.user, **data.validated_data)
+        return Response(
+            {"client": ApiClientSerializer(client).data, "token": token},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="Replace the client's tokens with a new one (returned once)",
+        request=TokenRotateSerializer,
+        responses={200: TOKEN_RESPONSE},
+    )
+    @action(detail=True, methods=["post"])
+    def rotate(self, request, pk=None):
+        client = self.get_object()
+        data = TokenRotateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token = api_client_token_rotate(client=client, actor=request.user, **data.validated_data)
+        return Response({"client": ApiClientSerializer(client).data, "token": token})
+
+    @extend_schema(summary="Revoke the client: its tokens stop working on every node", request=None)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        client = api_client_revoke(client=self.get_object(), actor=request.user)
+        return Response(ApiClientSerializer(client).data)

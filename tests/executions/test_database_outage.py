@@ -1,0 +1,174 @@
+"""Database outages, graceful shutdown and two app nodes, on real servers (issue #9).
+
+Each test runs its own throwaway PostgreSQL cluster, so it can stop it at will, and real gunicorn
+servers against it. The figures they print are in the README.
+"""
+
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+
+from tests.support.app_server import ROOT, AppServer, request
+from tests.support.postgres_cluster import ThrowawayPostgres
+
+BUDGET_SECONDS = 5.0
+INPUT = {"applicant": {"credit_score": 720, "income": 85000}, "debt_ratio": 0.2}
+
+
+def manage(database_url: str, *args: str) -> str:
+    env = AppServer(database_url).environment()
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**env, "DEMO_PASSWORD": "pw-for-tests-2026"},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with ThrowawayPostgres() as pg:
+        manage(pg.url, "migrate", "--noinput")
+        manage(pg.url, "seed_demo")
+        pg.token = manage(
+            pg.url, "create_api_client", "--tenant", "demo", "--name", "outage", "--role", "viewer"
+        ).strip()
+        yield pg
+
+
+def logged_ids(url: str) -> set[str]:
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("select execution_id::text from executions_executionlog")
+        return {row[0] for row in rows}
+
+
+@dataclass
+class Outcome:
+    started: float
+    seconds: float
+    status: int
+    execution_id: str | None
+    headers: dict
+
+
+def load(server: AppServer, token: str, clients: int, seconds: float) -> list[Outcome]:
+    """`clients` threads posting evaluate requests for `seconds`; every outcome recorded."""
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client():
+        http = server.connection(timeout=BUDGET_SECONDS + 5)
+        while time.monotonic() < stop_at:
+            started = time.monotonic()
+            try:
+                status, body, headers = request(
+                    http, "POST", "/api/v1/evaluate", {"data": INPUT}, token=token
+                )
+            except OSError:
+                http.close()
+                http = server.connection(timeout=BUDGET_SECONDS + 5)
+                status, body, headers = 0, None, {}
+            outcome = Outcome(
+                started,
+                time.monotonic() - started,
+                status,
+                body.get("execution_id") if status == 200 else None,
+                headers,
+            )
+            with lock:
+                outcomes.append(outcome)
+            if status != 200:
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_a_database_outage_never_loses_a_2xx_log_and_recovers_by_itself(cluster):
+    server = AppServer(cluster.url, env={"EVALUATE_LOG_BUDGET_SECONDS": str(BUDGET_SECONDS)})
+    with server:
+        result: dict = {}
+
+        def outage():
+            time.sleep(8)
+            result["down_at"] = time.monotonic()
+            with cluster.down():
+                time.sleep(3)
+                status, body, _ = server.get("/healthz", timeout=BUDGET_SECONDS + 2)
+                result["health_down"] = (status, body)
+            result["up_at"] = time.monotonic()
+            time.sleep(1.5)
+            result["health_up"] = server.get("/healthz")[0]
+
+        breaker = threading.Thread(target=outage)
+        breaker.start()
+        outcomes = load(server, cluster.token, clients=4, seconds=20)
+        breaker.join()
+        end = max(o.started + o.seconds for o in outcomes)
+
+    ok = [o for o in outcomes if o.status == 200]
+    unavailable = [o for o in outcomes if o.status == 503]
+    other = [o for o in outcomes if o.status not in (200, 503)]
+    waited = [o for o in ok if o.seconds > 1.0]
+    print(
+        f"\noutage of 3s under 4 clients for 20s: {len(outcomes)} requests, {len(ok)} 2xx "
+        f"({len(waited)} waited through the outage, longest {max(o.seconds for o in ok):.2f}s), "
+        f"{len(unavailable)} 503, {len(other)} other"
+    )
+    assert other == [], [(o.status, o.seconds) for o in other[:5]]
+    assert all(o.headers.get("Retry-After") for o in unavailable)
+    # Every 2xx has its row.
+    missing = {o.execution_id for o in ok} - logged_ids(cluster.url)
+    assert missing == set()
+    # Nothing hangs past the budget (plus a second of slack for the client and scheduling).
+    assert max(o.seconds for o in outcomes) <= BUDGET_SECONDS + 1
+    # Recovered by itself: every request of the last 5 s succeeded.
+    recent = [o for o in outcomes if o.started > end - 5]
+    assert recent and all(o.status == 200 for o in recent)
+    assert result["health_down"][0] == 503
+    assert result["health_down"][1]["error"]["code"] == "database_unavailable"
+    assert result["health_up"] == 200
+    assert waited, "no request was in flight during the outage"
+
+
+def test_sigterm_under_load_finishes_in_flight_requests_and_flushes_the_log(cluster):
+    server = AppServer(cluster.url, graceful_timeout=10).start()
+    try:
+        stopper: dict = {}
+
+        def terminate():
+            time.sleep(3)
+            stopper["at"] = time.monotonic()
+            server.terminate()
+            stopper["code"] = server.wait(30)
+            stopper["seconds"] = time.monotonic() - stopper["at"]
+
+        thread = threading.Thread(target=terminate)
+        thread.start()
+        outcomes = load(server, cluster.token, clients=4, seconds=6)
+        thread.join()
+    finally:
+        server.stop()
+    ok = [o for o in outcomes if o.status == 200]
+    after = [o for o in ok if o.started >= stopper["at"]]
+    print(
+        f"\nSIGTERM under load: {len(ok)} 2xx ({len(after)} started after the signal), "
+        f"exit code {stopper['code']} after {stopper['seconds']:.2f}s"
+    )
+    assert stopper["code"] == 0
+    assert stopper["seconds"] < 10
+    assert len(ok) > 50
+    assert {o.execution_id for o in ok} - logged_ids(cluster.url) == set()
+    assert all(o.status in (200, 0) for o in outcomes), {o.status for o in outcomes}
