@@ -15,5 +15,6 @@ COPY --chown=app:app . .
 RUN SECRET_KEY=collectstatic-only DEBUG=false python manage.py collectstatic --noinput
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "ruleengine.wsgi:application", "--bind", "0.0.0.0:8000", \
-     "--workers", "2", "--threads", "4", "--graceful-timeout", "30", "--access-logfile", "-"]
+HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
+# gunicorn.conf.py: gthread workers, graceful shutdown that flushes the execution log.
+CMD ["gunicorn", "ruleengine.wsgi:application", "-c", "gunicorn.conf.py"]

@@ -8,6 +8,24 @@ STAMP := .make
 
 install: $(STAMP)/python $(STAMP)/node
 
+# System packages some targets need: Debian's Chromium (browser tests drive it with Playwright;
+# Playwright's own browser download is not used) and wrk (the API benchmark).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+define apt_install
+	command -v $(1) >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(2) >/dev/null; }
+endef
+
+$(STAMP)/chromium:
+	@mkdir -p $(STAMP)
+	$(call apt_install,chromium,chromium)
+	@touch $@
+
+$(STAMP)/wrk:
+	@mkdir -p $(STAMP)
+	$(call apt_install,wrk,wrk)
+	@touch $@
+
 $(STAMP)/python: requirements.txt requirements-dev.txt
 	@mkdir -p $(STAMP)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +46,7 @@ run: install
 	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
 # The whole test suite: static checks, then PostgreSQL, TimescaleDB and SQLite phases.
-test: install checks
+test: install $(STAMP)/chromium checks
 	$(PY) scripts/run_tests.py
 
 # Lint, formatting, migrations in sync, and the production deploy checks.
@@ -43,8 +61,10 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install
+bench: install $(STAMP)/wrk
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/api.py
+	$(PY) benchmarks/backtest.py
 
 clean:
 	rm -rf $(VENV) node_modules $(STAMP)

@@ -101,6 +101,10 @@ DATABASES = {"default": DATABASE_CONFIG}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds rate-limit counters: per process by default; CACHE_URL=redis://host:6379/0
+# shares them across nodes (Django's own Redis backend).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
