@@ -253,6 +253,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rules.api.schema.error_responses_add",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RulesetStatusEnum": "rules.choices.RulesetStatus",
+        "ItemStatusEnum": "rules.choices.ItemStatus",
+    },
 }
 # API tokens (django-rest-knox): only a SHA-512 digest is stored; `Authorization: Token <key>`.
 REST_KNOX = {

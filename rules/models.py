@@ -439,3 +439,69 @@ class ApiClient(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.tenant})"
+
+
+class RulesetTestCase(TimestampedModel):
+    """An input and the outcome a ruleset version must produce for it; checked at activation.
+
+    Each `expected_*` field left empty (None) is not checked; at least one must be set. A new
+    draft version copies its source's test cases.
+    """
+
+    ruleset = models.ForeignKey(Ruleset, on_delete=models.CASCADE, related_name="test_cases")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    input_data = models.JSONField(default=dict, blank=True, help_text="The input, a JSON object.")
+    expected_pattern_result = models.CharField(max_length=500, null=True, blank=True)
+    expected_action_recommendation = models.CharField(max_length=200, null=True, blank=True)
+    expected_total_points = models.FloatField(null=True, blank=True)
+    total_points_tolerance = models.FloatField(
+        default=1e-6, help_text="The total points pass within ± this much of the expected value."
+    )
+    expected_matched_rules = models.JSONField(
+        null=True, blank=True, help_text="Rule ids that must match, and no others (any order)."
+    )
+
+    objects = RulesetPartQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ruleset", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ruleset", "name"], name="rulesettestcase_unique_name_per_ruleset"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def expectations(self) -> dict:
+        """The checked fields and their expected values, in the evaluation's field names."""
+        expected = {
+            "pattern_result": self.expected_pattern_result,
+            "action_recommendation": self.expected_action_recommendation,
+            "total_points": self.expected_total_points,
+            "matched_rules": self.expected_matched_rules,
+        }
+        return {field: value for field, value in expected.items() if value is not None}
+
+    def clean(self):
+        errors = {}
+        if not isinstance(self.input_data, dict):
+            errors["input_data"] = "The input is a JSON object."
+        rules = self.expected_matched_rules
+        if rules is not None and (
+            not isinstance(rules, list) or not all(isinstance(r, str) for r in rules)
+        ):
+            errors["expected_matched_rules"] = "Matched rules are a list of rule ids."
+        if self.total_points_tolerance is not None and self.total_points_tolerance < 0:
+            errors["total_points_tolerance"] = "The tolerance cannot be negative."
+        if not errors and not self.expectations:
+            errors[NON_FIELD_ERRORS] = (
+                "Expect at least one of: pattern result, action recommendation, total points, "
+                "matched rules."
+            )
+        if errors:
+            raise ValidationError(errors)

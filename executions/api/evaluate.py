@@ -25,6 +25,7 @@ from executions.services import (
 )
 from rules.api.access import capability_check, request_tenant_role
 from rules.api.errors import ApiError
+from rules.api.serializers import ErrorResponseSerializer
 from rules.choices import Capability
 from rules.services.sources import active_compiled_ruleset
 
@@ -106,17 +107,9 @@ class BatchResponseSchema(serializers.Serializer):
     results = BatchItemSchema(many=True)
 
 
-class ErrorDetailSchema(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.JSONField(allow_null=True)
-
-
-class ErrorSchema(serializers.Serializer):
-    error = ErrorDetailSchema()
-
-
-ERROR_RESPONSES = {code: ErrorSchema for code in (400, 401, 403, 404, 409, 413, 415, 429, 503)}
+ERROR_RESPONSES = {
+    code: ErrorResponseSerializer for code in (400, 401, 403, 404, 409, 413, 415, 429, 503)
+}
 EVALUATE_EXAMPLE = OpenApiExample(
     "Credit decision",
     value={"ruleset": "credit_scoring", "data": {"credit_score": 720, "income": 85000}},

@@ -2,6 +2,7 @@
 
 import logging
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
@@ -36,3 +37,18 @@ class ApiTokenAuthentication(TokenAuthentication):
         request = getattr(self, "request", None)
         address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
         log.warning("API authentication failed: %s (client %s)", reason, address)
+
+
+class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """How drf-spectacular documents the token header."""
+
+    target_class = "rules.api.authentication.ApiTokenAuthentication"
+    name = "ApiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`, from `manage.py create_api_client`.",
+        }

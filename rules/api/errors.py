@@ -4,7 +4,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
@@ -89,6 +89,13 @@ def api_exception_handler(exc, context):
             error_body("database_unavailable", "The database is unavailable. Retry shortly."),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "1"},
+        )
+    if isinstance(exc, DataError):
+        # A value the database refuses (out of range, too long) that validation let through.
+        log.warning("API request refused by the database: %s", str(exc).strip()[:200])
+        return Response(
+            error_body("invalid_value", f"The database refused a value: {str(exc).strip()[:200]}"),
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, RequestDataTooBig):
         return Response(

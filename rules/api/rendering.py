@@ -16,12 +16,22 @@ class BodyTooLarge(exceptions.APIException):
     default_detail = "The request body is too large."
 
 
-def json_depth_check(value, limit: int = MAX_JSON_DEPTH) -> None:
-    """Raise ParseError if `value` nests objects or arrays deeper than `limit`."""
+def json_document_check(value, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise ParseError for nesting deeper than `limit` or a NUL character in any string.
+
+    PostgreSQL stores no NUL in text or jsonb; refusing it here keeps every endpoint from
+    failing later with a database error.
+    """
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise exceptions.ParseError("JSON strings may not contain NUL characters (\\u0000)")
+            continue
         if isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                raise exceptions.ParseError("JSON keys may not contain NUL characters (\\u0000)")
             children = item.values()
         elif isinstance(item, list):
             children = item
@@ -50,7 +60,7 @@ class OrjsonParser(BaseParser):
             data = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise exceptions.ParseError(f"Malformed JSON: {error}") from error
-        json_depth_check(data)
+        json_document_check(data)
         return data
 
 

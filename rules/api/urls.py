@@ -1,5 +1,13 @@
 from rest_framework.routers import SimpleRouter
 
+from rules.api import clients, views
+
 router = SimpleRouter(trailing_slash=False)
+router.register("rulesets", views.RulesetViewSet, basename="ruleset")
+router.register("rules", views.RuleViewSet, basename="rule")
+router.register("conditions", views.ConditionViewSet, basename="condition")
+router.register("actions", views.ActionViewSet, basename="action")
+router.register("patterns", views.PatternViewSet, basename="pattern")
+router.register("api-clients", clients.ApiClientViewSet, basename="api-client")
 
 urlpatterns = router.urls

@@ -5,6 +5,7 @@ admin, the API and manage.py call the same code. Lifecycle changes lock every ve
 ruleset's name, so two approvers cannot activate two versions at once.
 """
 
+import logging
 from functools import partial
 
 from django.conf import settings
@@ -15,11 +16,15 @@ from simple_history.utils import bulk_create_with_history
 
 from rules.change_notifications import change_record
 from rules.choices import TRANSITIONS, Capability, RulesetStatus
-from rules.models import Pattern, Rule, RuleCondition, Ruleset
+from rules.engine import Problem
+from rules.models import Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
 from rules.services.errors import RulesetInvalid, TransitionNotAllowed
 from rules.services.snapshots import snapshot_publish
 from rules.services.specs import ruleset_validation_problems
 from rules.services.tenancy import capability_require
+from rules.services.test_cases import ruleset_tests_run
+
+log = logging.getLogger(__name__)
 
 
 def transition_check(current: str, target: str) -> None:
@@ -77,16 +82,41 @@ def ruleset_transition(*, ruleset_id: int, target: str, actor) -> Ruleset:
 
 
 def _activation_check(ruleset: Ruleset, actor) -> None:
+    heading = f"{ruleset.name} {ruleset.version} cannot be activated"
     problems = ruleset_validation_problems(ruleset)
     if problems:
+        raise RulesetInvalid(problems, heading=heading)
+    failures = ruleset_tests_run(ruleset=ruleset).failures
+    if failures:
         raise RulesetInvalid(
-            problems, heading=f"{ruleset.name} {ruleset.version} cannot be activated"
+            [
+                Problem(rule_id=None, message=f"test {r.name!r} fails: {r.diff}", path="test_cases")
+                for r in failures
+            ],
+            heading=f"{heading}: test cases fail",
         )
+    for warning in ruleset_activation_warnings(ruleset=ruleset):
+        log.warning("activating %s %s: %s", ruleset.name, ruleset.version, warning)
     if settings.RULESET_FOUR_EYES and actor is not None and ruleset.updated_by_id == actor.pk:
         raise TransitionNotAllowed(
             f"Four-eyes rule: {actor} edited {ruleset.name} {ruleset.version} last, so another "
             "approver must activate it."
         )
+
+
+def ruleset_activation_warnings(*, ruleset: Ruleset) -> list[str]:
+    """What does not block activating `ruleset` but should be shown to whoever activates it.
+
+    The admin and the API call it before activating (to ask for confirmation) or after (to show
+    it with the result); activation itself only logs these.
+    """
+    warnings = []
+    if not RulesetTestCase.objects.filter(ruleset=ruleset).exists():
+        warnings.append(
+            f"{ruleset.name} {ruleset.version} has no test cases, so nothing checked its "
+            "outcomes; add test cases (or save try-it results as test cases) before activating."
+        )
+    return warnings
 
 
 def ruleset_activate(*, ruleset_id: int, actor) -> Ruleset:
@@ -119,7 +149,7 @@ def next_free_version(version: str, taken: set[str]) -> str:
 
 @transaction.atomic
 def ruleset_new_version(*, ruleset_id: int, actor, version: str | None = None) -> Ruleset:
-    """Clone a version (rules, catalog links, patterns) into a new draft with the next version."""
+    """Clone a version (rules, catalog links, patterns, test cases) into a new draft version."""
     source = Ruleset.objects.select_related("tenant").get(pk=ruleset_id)
     capability_require(actor=actor, tenant=source.tenant, capability=Capability.EDIT)
     versions = _lock_versions(tenant_id=source.tenant_id, name=source.name)
@@ -167,6 +197,12 @@ def ruleset_new_version(*, ruleset_id: int, actor, version: str | None = None) -
         pattern.ruleset = draft
         pattern.created_at = pattern.updated_at = now
     bulk_create_with_history(patterns, Pattern, default_user=actor)
+    test_cases = list(RulesetTestCase.objects.filter(ruleset=source).order_by("pk"))
+    for test_case in test_cases:
+        test_case.pk = None
+        test_case.ruleset = draft
+        test_case.created_at = test_case.updated_at = now
+    bulk_create_with_history(test_cases, RulesetTestCase, default_user=actor)
     return draft
 
 

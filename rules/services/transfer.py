@@ -185,6 +185,9 @@ def _spec_from_document(document, conditions_document, name, version) -> tuple[s
                     header["name"] = name
                 if version:
                     header["version"] = version
+            # docs/format.md: every section but "ruleset" is optional.
+            for section in ("rules", "conditions", "actions", "patterns"):
+                spec[section] = spec.get(section) or []
             return source_format, spec
         if not name:
             raise RulesetInvalid(

@@ -134,7 +134,7 @@ def test_data_must_be_an_object_and_the_failure_is_logged(api):
         (b'{"data": {}, "dry_run": "yes"}', 400, "invalid"),
         (b'{"ruleset": 5, "data": {}}', 400, "invalid"),
         (b'{"data": {"a": "' + b"x" * 20_000 + b'"}}', 400, "invalid"),
-        (b'{"data": {"a": "nul \\u0000"}}', 400, "invalid"),
+        (b'{"data": {"a": "nul \\u0000"}}', 400, "parse_error"),
         (b'{"data": ' + b'{"a": ' * 100 + b"1" + b"}" * 100 + b"}", 400, "parse_error"),
         (b'{"data": {"a": "' + b"x" * (1024 * 1024) + b'"}}', 413, "body_too_large"),
     ],

@@ -73,5 +73,5 @@ def test_timescaledb_report_lists_the_execution_log_hypertable(db):
     assert report.server_version.startswith("PostgreSQL 17")
     assert report.timescaledb_version.startswith("2.")
     [log_table] = [h for h in report.hypertables if h["name"].endswith(".executions_executionlog")]
-    assert log_table["compression_enabled"] is False
+    assert log_table["compression_enabled"] is True  # executions 0002, compress after 7 days
     assert log_table["chunks"] >= 0

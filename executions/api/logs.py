@@ -1,0 +1,254 @@
+"""GET /api/v1/execution-logs, /api/v1/execution-logs/{execution_id} and /api/v1/stats.
+
+Everything is scoped to the caller's tenants (rules.api.access): another tenant's log answers 404
+and never enters statistics. The log list pages with a cursor on the timestamp, newest first: no
+page numbers and no COUNT(*), which would scan the whole hypertable.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from executions.models import ExecutionLog, ExecutionSource
+from executions.stats import (
+    MAX_BUCKETS,
+    StatsRequestInvalid,
+    bucket_parse,
+    execution_stats,
+    execution_stats_summary,
+    stats_window,
+)
+from rules.api.access import TenantCapability, request_visible_tenant_ids
+from rules.api.errors import ApiError
+from rules.api.serializers import ErrorResponseSerializer
+
+DEFAULT_STATS_WINDOW = timedelta(hours=24)
+
+TENANT_HEADER_PARAMETER = OpenApiParameter(
+    "X-Tenant",
+    str,
+    OpenApiParameter.HEADER,
+    description="Slug of a tenant: only its logs. Default: every tenant of the caller.",
+)
+
+
+# --- Representations -------------------------------------------------------------------------
+class ExecutionLogSummarySerializer(serializers.ModelSerializer):
+    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = ExecutionLog
+        fields = [
+            "execution_id",
+            "timestamp",
+            "tenant",
+            "ruleset_id",
+            "ruleset_name",
+            "ruleset_version",
+            "total_points",
+            "pattern_result",
+            "action_recommendation",
+            "execution_time_ms",
+            "success",
+            "error_message",
+            "source",
+            "caller",
+        ]
+        read_only_fields = fields
+
+
+class ExecutionLogSerializer(ExecutionLogSummarySerializer):
+    class Meta(ExecutionLogSummarySerializer.Meta):
+        fields = [*ExecutionLogSummarySerializer.Meta.fields, "input_data", "output_data"]
+        read_only_fields = fields
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    ruleset = serializers.CharField(required=False, max_length=100, help_text="Ruleset name.")
+    version = serializers.CharField(required=False, max_length=20, help_text="Ruleset version.")
+    bucket = serializers.CharField(
+        default="1h",
+        help_text="Bucket width: a whole number of minutes, hours or days (5m, 1h, 1d).",
+    )
+    since = serializers.DateTimeField(
+        required=False, help_text="Start (ISO 8601); default: 24 hours before `until`."
+    )
+    until = serializers.DateTimeField(required=False, help_text="End (ISO 8601); default: now.")
+
+    def validate_bucket(self, value):
+        try:
+            return bucket_parse(value)
+        except StatsRequestInvalid as error:
+            raise serializers.ValidationError(str(error)) from error
+
+    def validate(self, attrs):
+        until = attrs.get("until") or timezone.now()
+        since = attrs.get("since") or until - DEFAULT_STATS_WINDOW
+        if since >= until:
+            raise serializers.ValidationError({"since": "since must be before until."})
+        return {**attrs, "since": since, "until": until}
+
+
+class StatsTotalsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Evaluations (admin try-it runs excluded).")
+    success_count = serializers.IntegerField()
+    success_rate = serializers.FloatField(allow_null=True, help_text="0..1; null without runs.")
+    avg_execution_ms = serializers.FloatField(allow_null=True)
+    p95_execution_ms = serializers.FloatField(allow_null=True)
+    avg_points = serializers.FloatField(allow_null=True)
+    recommendations = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Evaluations per action recommendation."
+    )
+
+
+class StatsBucketSerializer(StatsTotalsSerializer):
+    bucket_start = serializers.DateTimeField()
+
+
+class StatsSerializer(serializers.Serializer):
+    ruleset = serializers.CharField(allow_null=True)
+    version = serializers.CharField(allow_null=True)
+    bucket = serializers.CharField(help_text="The bucket width as requested.")
+    bucket_seconds = serializers.IntegerField()
+    since = serializers.DateTimeField(help_text="Start of the first bucket.")
+    until = serializers.DateTimeField(help_text="End of the last bucket (exclusive).")
+    summary = StatsTotalsSerializer(help_text="The whole window.")
+    buckets = StatsBucketSerializer(many=True, help_text="Every bucket, oldest first.")
+
+
+ERRORS = {
+    400: OpenApiResponse(ErrorResponseSerializer, description="Invalid filter or window."),
+    404: OpenApiResponse(ErrorResponseSerializer, description="No such log in your tenants."),
+}
+
+
+# --- Log list and detail ---------------------------------------------------------------------
+class ExecutionLogFilter(filters.FilterSet):
+    since = filters.IsoDateTimeFilter(
+        field_name="timestamp", lookup_expr="gte", help_text="From this time (ISO 8601)."
+    )
+    until = filters.IsoDateTimeFilter(
+        field_name="timestamp", lookup_expr="lt", help_text="Before this time (ISO 8601)."
+    )
+    ruleset = filters.CharFilter(field_name="ruleset_name", help_text="Ruleset name.")
+    version = filters.CharFilter(field_name="ruleset_version", help_text="Ruleset version.")
+    success = filters.BooleanFilter(help_text="true or false.")
+    action_recommendation = filters.CharFilter()
+    source = filters.ChoiceFilter(choices=ExecutionSource.choices)
+
+    class Meta:
+        model = ExecutionLog
+        fields = [
+            "since",
+            "until",
+            "ruleset",
+            "version",
+            "success",
+            "action_recommendation",
+            "source",
+        ]
+
+
+class ExecutionLogPagination(CursorPagination):
+    # The cursor holds the last timestamp seen plus how many rows with that timestamp were seen;
+    # execution_id breaks ties so rows sharing a timestamp keep one order across pages.
+    ordering = ("-timestamp", "-execution_id")
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def visible_logs(request):
+    return ExecutionLog.objects.filter(
+        tenant_id__in=request_visible_tenant_ids(request)
+    ).select_related("tenant")
+
+
+class ExecutionLogListView(generics.ListAPIView):
+    permission_classes = [TenantCapability]
+    serializer_class = ExecutionLogSummarySerializer
+    pagination_class = ExecutionLogPagination
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = ExecutionLogFilter
+
+    def get_queryset(self):
+        # Inputs and outputs can be large; the detail route has them.
+        return visible_logs(self.request).defer("input_data", "output_data")
+
+    @extend_schema(
+        summary="List execution logs, newest first",
+        description="Cursor pagination: follow `next` and `previous`; there are no page counts.",
+        parameters=[TENANT_HEADER_PARAMETER],
+        responses={200: ExecutionLogSummarySerializer(many=True), 400: ERRORS[400]},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ExecutionLogDetailView(generics.RetrieveAPIView):
+    permission_classes = [TenantCapability]
+    serializer_class = ExecutionLogSerializer
+    lookup_field = "execution_id"
+
+    def get_queryset(self):
+        return visible_logs(self.request)
+
+    @extend_schema(
+        summary="One execution log with its input and output",
+        parameters=[TENANT_HEADER_PARAMETER],
+        responses={200: ExecutionLogSerializer, 404: ERRORS[404]},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+# --- Statistics ------------------------------------------------------------------------------
+class StatsView(APIView):
+    permission_classes = [TenantCapability]
+
+    @extend_schema(
+        summary="Execution statistics per time bucket",
+        description=(
+            "Counts, success rate, average and p95 execution time, average points and "
+            "recommendations per bucket, and for the whole window. Admin try-it runs are "
+            "excluded. The window is widened to whole buckets (aligned to UTC: hours on the "
+            f"hour, days at midnight) and holds at most {MAX_BUCKETS} buckets."
+        ),
+        parameters=[StatsQuerySerializer, TENANT_HEADER_PARAMETER],
+        responses={200: StatsSerializer, 400: ERRORS[400]},
+    )
+    def get(self, request):
+        query = StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        bucket = params["bucket"]
+        try:
+            since, until = stats_window(bucket=bucket, since=params["since"], until=params["until"])
+        except StatsRequestInvalid as error:
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code="too_many_buckets",
+                message=str(error),
+                details={"max_buckets": MAX_BUCKETS},
+            ) from error
+        scope = {
+            "tenant_ids": request_visible_tenant_ids(request),
+            "ruleset_name": params.get("ruleset"),
+            "ruleset_version": params.get("version"),
+        }
+        body = {
+            "ruleset": scope["ruleset_name"],
+            "version": scope["ruleset_version"],
+            "bucket": request.query_params.get("bucket") or "1h",
+            "bucket_seconds": int(bucket.total_seconds()),
+            "since": since,
+            "until": until,
+            "summary": execution_stats_summary(**scope, since=since, until=until),
+            "buckets": execution_stats(**scope, bucket=bucket, since=since, until=until),
+        }
+        return Response(StatsSerializer(body).data)
