@@ -1,38 +1,302 @@
-from django.contrib import admin
+"""The execution log in the admin: read-only, newest first, and fast on millions of rows.
 
+Nothing here counts the table: the paginator only asks whether a next page exists, filters take
+their choices from the (small) ruleset tables, and the date hierarchy probes the index instead of
+asking for DISTINCT dates. Try-it and the dashboard are registered here (`get_urls`), because the
+executions app may use rules but not the other way round.
+"""
+
+import json
+from datetime import datetime, timedelta
+
+from django.contrib import admin
+from django.contrib.admin.options import ShowFacets
+from django.contrib.admin.views.main import PAGE_VAR
+from django.core.paginator import Paginator
+from django.db.models import Max, Min
+from django.http import Http404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from executions import admin_views
 from executions.models import ExecutionLog
-from rules.choices import Capability
-from rules.services.tenancy import user_has_capability_anywhere
+from rules.choices import ROLE_CAPABILITIES, Capability, Role
+from rules.models import Pattern, Ruleset, TenantQuerySet
+from rules.selectors import caller_tenant_roles
+
+
+def log_tenant_ids(user) -> list[int] | None:
+    """Tenants whose logs `user` may read (None: all, for superusers), from the API's role map.
+
+    A list of ids rather than a membership subquery, so PostgreSQL walks the (tenant, timestamp)
+    index in order for one tenant instead of sorting every row of a joined result.
+    """
+    if user.is_active and user.is_superuser:
+        return None
+    return [
+        r.tenant.pk for r in caller_tenant_roles(user).values() if Capability.VIEW in r.capabilities
+    ]
+
+
+def log_capabilities(user, tenant_id) -> frozenset[str]:
+    if user.is_active and user.is_superuser:
+        return ROLE_CAPABILITIES[Role.ADMIN]
+    for tenant_role in caller_tenant_roles(user).values():
+        if tenant_role.tenant.pk == tenant_id:
+            return tenant_role.capabilities
+    return frozenset()
+
+
+class ExecutionLogListQuerySet(TenantQuerySet):
+    """The admin's log queryset: the date hierarchy's DISTINCT dates become index probes."""
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None, is_dst=None):
+        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+        if bounds["first"] is None:
+            return []
+        zone = tzinfo or timezone.get_current_timezone()
+        start = _period_start(timezone.localtime(bounds["first"], zone), kind)
+        last = timezone.localtime(bounds["last"], zone)
+        found = []
+        while start <= last:
+            following = _period_next(start, kind)
+            period = {f"{field_name}__gte": start, f"{field_name}__lt": following}
+            if self.filter(**period).exists():
+                found.append(start)
+            start = following
+        return found if order == "ASC" else found[::-1]
+
+
+def _period_start(moment: datetime, kind: str) -> datetime:
+    moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if kind in ("month", "year"):
+        moment = moment.replace(day=1)
+    if kind == "year":
+        moment = moment.replace(month=1)
+    return moment
+
+
+def _period_next(start: datetime, kind: str) -> datetime:
+    if kind == "day":
+        following = start + timedelta(days=1)
+    elif kind == "month":
+        following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    else:
+        following = start.replace(year=start.year + 1)
+    return following
+
+
+class NextPagePaginator(Paginator):
+    """Counts nothing: fetches one row more than a page to know whether an older page exists.
+
+    `count` is the rows up to the end of the current page (plus one when more follow), which is
+    all the changelist needs to draw "newer" and "older" links.
+    """
+
+    def __init__(self, object_list, per_page, *, page_number=1, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.page_number = page_number
+
+    @cached_property
+    def count(self):
+        offset = (self.page_number - 1) * self.per_page
+        seen = len(
+            self.object_list.values_list("pk", flat=True)[offset : offset + self.per_page + 1]
+        )
+        return offset + seen
+
+
+class RulesetNameFilter(admin.SimpleListFilter):
+    title = "ruleset"
+    parameter_name = "ruleset"
+
+    def lookups(self, request, model_admin):
+        names = (
+            Ruleset.objects.visible_to(request.user)
+            .order_by("name")
+            .values_list("name", flat=True)
+            .distinct()
+        )
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(ruleset_name=self.value())
+        return queryset
+
+
+class RecommendationFilter(admin.SimpleListFilter):
+    title = "action recommendation"
+    parameter_name = "recommendation"
+
+    def lookups(self, request, model_admin):
+        # From the patterns, not the log: DISTINCT over millions of rows would take seconds.
+        names = (
+            Pattern.objects.visible_to(request.user)
+            .order_by("action_recommendation")
+            .values_list("action_recommendation", flat=True)
+            .distinct()
+        )
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(action_recommendation=self.value())
+        return queryset
+
+
+def pretty_json(value):
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return format_html('<pre class="json-block">{}</pre>', text)
 
 
 @admin.register(ExecutionLog)
 class ExecutionLogAdmin(admin.ModelAdmin):
-    """Read-only, newest first, and no full COUNT on a table with millions of rows."""
+    """Read-only, newest first; scoped to the user's tenants like every other admin."""
 
     list_display = (
-        "timestamp",
-        "ruleset_name",
-        "ruleset_version",
+        "time",
+        "ruleset",
         "pattern_result",
         "action_recommendation",
         "total_points",
+        "execution_time",
         "success",
         "source",
         "tenant",
     )
-    list_filter = ("success", "source")
+    list_display_links = ("time",)
+    list_filter = (RulesetNameFilter, "success", RecommendationFilter, "source")
     date_hierarchy = "timestamp"
+    ordering = ("-timestamp",)
+    sortable_by = ("time",)  # sorting by anything but the timestamp sorts the whole table
     show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+    list_max_show_all = 0  # "show all" would load every row
+    list_per_page = 100
     list_select_related = ("tenant",)
+    paginator = NextPagePaginator
+    actions = None
+    fields = (
+        "time",
+        "execution_id",
+        "tenant",
+        "ruleset_link",
+        "source",
+        "caller",
+        "success",
+        "error_message",
+        "total_points",
+        "pattern_result",
+        "action_recommendation",
+        "execution_time",
+        "input_json",
+        "output_json",
+    )
+    readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        queryset = super().get_queryset(request)
+        queryset = ExecutionLogListQuerySet(
+            model=queryset.model, query=queryset.query, using=queryset.db
+        )
+        match = request.resolver_match
+        if match and match.url_name and match.url_name.endswith("_changelist"):
+            # The list shows no JSON; a page of documents can be megabytes.
+            queryset = queryset.defer("input_data", "output_data")
+        tenant_ids = log_tenant_ids(request.user)
+        if tenant_ids is None:
+            return queryset
+        return queryset.filter(tenant_id__in=tenant_ids)
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        try:
+            page_number = max(int(request.GET.get(PAGE_VAR, 1)), 1)
+        except ValueError:
+            page_number = 1
+        return self.paginator(
+            queryset,
+            per_page,
+            page_number=page_number,
+            orphans=0,
+            allow_empty_first_page=allow_empty_first_page,
+        )
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        page = changelist.page_num
+        changelist.newer_url = changelist.get_query_string({PAGE_VAR: page - 1}) if page > 1 else ""
+        changelist.older_url = (
+            changelist.get_query_string({PAGE_VAR: page + 1})
+            if changelist.paginator.num_pages > page
+            else ""
+        )
+        return changelist
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404  # missing and another tenant's log answer alike
+        return obj
+
+    def get_list_display(self, request):
+        tenant_ids = log_tenant_ids(request.user)
+        if tenant_ids is not None and len(tenant_ids) == 1:
+            return self.list_display[:-1]  # one tenant: the column says nothing
+        return self.list_display
+
+    # Columns and detail fields ---------------------------------------------------------------
+
+    @admin.display(description="time", ordering="timestamp")
+    def time(self, obj):
+        return timezone.localtime(obj.timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="ruleset")
+    def ruleset(self, obj):
+        return f"{obj.ruleset_name} {obj.ruleset_version}"
+
+    @admin.display(description="time (ms)", ordering="execution_time_ms")
+    def execution_time(self, obj):
+        return f"{obj.execution_time_ms:.2f}"
+
+    @admin.display(description="ruleset")
+    def ruleset_link(self, obj):
+        label = f"{obj.ruleset_name} {obj.ruleset_version}"
+        # Logs outlive their rulesets: link only to a version that still exists.
+        exists = (
+            obj.ruleset_id
+            and Ruleset.objects.filter(pk=obj.ruleset_id, tenant_id=obj.tenant_id).exists()
+        )
+        if not exists:
+            return label
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}?log={}">try this input again</a>',
+            reverse("admin:rules_ruleset_change", args=[obj.ruleset_id]),
+            label,
+            reverse("admin:executions_executionlog_try_it", args=[obj.ruleset_id]),
+            obj.execution_id,
+        )
+
+    @admin.display(description="input")
+    def input_json(self, obj):
+        return pretty_json(obj.input_data)
+
+    @admin.display(description="output")
+    def output_json(self, obj):
+        return pretty_json(obj.output_data)
+
+    # Permissions: read-only for everyone who may see a tenant's logs ------------------------
 
     def has_module_permission(self, request):
-        return user_has_capability_anywhere(request.user, Capability.VIEW)
+        tenant_ids = log_tenant_ids(request.user)
+        return tenant_ids is None or bool(tenant_ids)
 
     def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
+        if obj is None:
+            return self.has_module_permission(request)
+        return Capability.VIEW in log_capabilities(request.user, obj.tenant_id)
 
     def has_add_permission(self, request):
         return False
@@ -42,3 +306,21 @@ class ExecutionLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    # Try-it and the dashboard ----------------------------------------------------------------
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "try-it/<int:ruleset_id>/",
+                view(admin_views.RulesetTryItView.as_view(admin_site=self.admin_site)),
+                name=f"{info}_try_it",
+            ),
+            path(
+                "dashboard/",
+                view(admin_views.ExecutionsDashboardView.as_view(admin_site=self.admin_site)),
+                name=f"{info}_dashboard",
+            ),
+        ] + super().get_urls()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from executions.api import evaluate, logs
+from executions.api import backtest, evaluate, logs
 
 urlpatterns = [
     path("evaluate", evaluate.EvaluateView.as_view(), name="api-evaluate"),
@@ -12,4 +12,7 @@ urlpatterns = [
         name="api-execution-log",
     ),
     path("stats", logs.StatsView.as_view(), name="api-stats"),
+    path(
+        "rulesets/<int:pk>/backtest", backtest.BacktestView.as_view(), name="api-ruleset-backtest"
+    ),
 ]

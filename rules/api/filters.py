@@ -9,7 +9,7 @@ import json
 import django_filters
 from django.db import connections
 
-from rules.models import Action, Condition, Pattern, Rule, Ruleset
+from rules.models import Action, Condition, Pattern, Rule, Ruleset, RulesetTestCase
 
 
 class TagsFilter(django_filters.CharFilter):
@@ -87,3 +87,12 @@ class PatternFilter(django_filters.FilterSet):
     class Meta:
         model = Pattern
         fields = ["ruleset", "pattern_key", "action_recommendation", "action", "tenant"]
+
+
+class RulesetTestCaseFilter(django_filters.FilterSet):
+    ruleset = django_filters.NumberFilter(field_name="ruleset_id", help_text="Id of the ruleset.")
+    tenant = django_filters.CharFilter(field_name="ruleset__tenant__slug", help_text=TENANT_HELP)
+
+    class Meta:
+        model = RulesetTestCase
+        fields = ["ruleset", "name", "tenant"]

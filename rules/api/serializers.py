@@ -8,7 +8,15 @@ from rest_framework import serializers
 
 from rules.api.access import request_tenant
 from rules.choices import RulesetStatus
-from rules.models import Action, Condition, Pattern, Rule, Ruleset, version_validator
+from rules.models import (
+    Action,
+    Condition,
+    Pattern,
+    Rule,
+    Ruleset,
+    RulesetTestCase,
+    version_validator,
+)
 
 TIMESTAMPS = ("created_at", "updated_at")
 
@@ -101,6 +109,20 @@ class RulesetSerializer(serializers.ModelSerializer):
             "updated_by",
         ]
         read_only_fields = ["is_default", "revision"]
+
+
+class RulesetActivationSerializer(RulesetSerializer):
+    """The activated version, and what did not block its activation but should be said."""
+
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Found before activating, e.g. that the version has no test cases; empty "
+        "when there is nothing to say.",
+    )
+
+    class Meta(RulesetSerializer.Meta):
+        fields = [*RulesetSerializer.Meta.fields, "warnings"]
 
 
 class NewVersionSerializer(serializers.Serializer):
@@ -266,6 +288,91 @@ class PatternSerializer(TenantWriteSerializer):
 
     def validate_ruleset(self, value):
         return self.fixed_on_update("ruleset", value, "pattern")
+
+
+class RulesetTestCaseSerializer(TenantWriteSerializer):
+    ruleset = TenantObjectField(queryset=Ruleset.objects.all())
+    tenant = serializers.CharField(source="ruleset.tenant.slug", read_only=True)
+    input_data = serializers.DictField(required=False, help_text="The input, a JSON object.")
+    expected_matched_rules = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        required=False,
+        help_text="Rule ids that must match, and no others (any order); [] expects none.",
+    )
+
+    class Meta:
+        model = RulesetTestCase
+        fields = [
+            "id",
+            "ruleset",
+            "tenant",
+            "name",
+            "description",
+            "input_data",
+            "expected_pattern_result",
+            "expected_action_recommendation",
+            "expected_total_points",
+            "total_points_tolerance",
+            "expected_matched_rules",
+            *TIMESTAMPS,
+        ]
+        extra_kwargs = {
+            "expected_pattern_result": {"help_text": "E.g. Y-Y; null is not checked."},
+            "expected_action_recommendation": {"help_text": "Null is not checked."},
+            "expected_total_points": {"help_text": "Null is not checked."},
+        }
+        # Unique names per version are checked by the service's full_clean, one message.
+        validators = []
+
+    def object_tenant(self, obj):
+        return obj.ruleset.tenant
+
+    def validate_ruleset(self, value):
+        return self.fixed_on_update("ruleset", value, "test case")
+
+
+class FieldCheckSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(
+        choices=["pattern_result", "action_recommendation", "total_points", "matched_rules"]
+    )
+    expected = serializers.JSONField()
+    actual = serializers.JSONField()
+    passed = serializers.BooleanField()
+    difference = serializers.CharField(help_text="For people; empty when passed.")
+
+
+class TestCaseResultSerializer(serializers.Serializer):
+    test_case_id = serializers.IntegerField()
+    name = serializers.CharField()
+    passed = serializers.BooleanField()
+    diff = serializers.CharField(
+        help_text="Every difference in one line (or why the case could not run); empty when passed."
+    )
+    checks = FieldCheckSerializer(many=True, help_text="One per expectation of the test case.")
+
+
+class ProblemSerializer(serializers.Serializer):
+    rule_id = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+    path = serializers.CharField(help_text="A JSON path in the ruleset's document.")
+
+
+class TestRunReportSerializer(serializers.Serializer):
+    """Every test case of a version run with the engine (rules.services.test_cases)."""
+
+    ruleset_id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.CharField()
+    total = serializers.IntegerField(help_text="Test cases run.")
+    failed = serializers.IntegerField()
+    passed = serializers.BooleanField(
+        help_text="Every test case passed; also true when there are none (see `total`)."
+    )
+    compile_problems = ProblemSerializer(
+        many=True, help_text="Why the version does not compile; every test case fails then."
+    )
+    results = TestCaseResultSerializer(many=True, help_text="One per test case, by name.")
 
 
 class ImportOptionsSerializer(serializers.Serializer):

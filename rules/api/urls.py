@@ -8,6 +8,7 @@ router.register("rules", views.RuleViewSet, basename="rule")
 router.register("conditions", views.ConditionViewSet, basename="condition")
 router.register("actions", views.ActionViewSet, basename="action")
 router.register("patterns", views.PatternViewSet, basename="pattern")
+router.register("test-cases", views.RulesetTestCaseViewSet, basename="test-case")
 router.register("api-clients", clients.ApiClientViewSet, basename="api-client")
 
 urlpatterns = router.urls

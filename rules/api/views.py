@@ -1,4 +1,5 @@
-"""The management API: rulesets, rules, patterns, the catalogs, lifecycle, import and export.
+"""The management API: rulesets, rules, patterns, test cases, the catalogs, lifecycle, import
+and export.
 
 Thin: serializers validate HTTP input and rules/services do every write and check every business
 rule. Querysets are scoped to the caller's tenants, so another tenant's objects answer 404.
@@ -40,12 +41,15 @@ from rules.api.serializers import (
     NewVersionSerializer,
     PatternSerializer,
     RuleSerializer,
+    RulesetActivationSerializer,
     RulesetDocumentSerializer,
     RulesetSerializer,
+    RulesetTestCaseSerializer,
+    TestRunReportSerializer,
 )
 from rules.choices import Capability
-from rules.models import Action, Condition, Pattern, Rule, RuleCondition, Ruleset
-from rules.services import editing, lifecycle, transfer
+from rules.models import Action, Condition, Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+from rules.services import editing, lifecycle, test_cases, transfer
 from rules.services.errors import RulesetInvalid
 
 
@@ -194,10 +198,16 @@ class RulesetViewSet(TenantScopedViewSet):
         "set_default": lifecycle.ruleset_set_default,
     }
 
+    # POST actions that only read: running the test cases writes nothing.
+    READ_ACTIONS = {"run_tests"}
+
     @property
     def write_capability(self):
-        """TenantCapability's object check: transitions need `transition`, the rest `edit`."""
-        return Capability.TRANSITION if self.action in self.LIFECYCLE_ACTIONS else Capability.EDIT
+        """TenantCapability's object check: transitions need `transition`, reads `view`, the
+        rest `edit`."""
+        if self.action in self.LIFECYCLE_ACTIONS:
+            return Capability.TRANSITION
+        return Capability.VIEW if self.action in self.READ_ACTIONS else Capability.EDIT
 
     def perform_create(self, serializer):
         with validation_errors_as_400():
@@ -221,14 +231,29 @@ class RulesetViewSet(TenantScopedViewSet):
         self.LIFECYCLE_ACTIONS[self.action](ruleset_id=ruleset.pk, actor=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=ruleset.pk)).data)
 
-    @transition_schema(
-        "Activate a version",
-        "Validates the whole version and refuses (409) listing every problem with its rule id; "
-        "the previously active version of the same name is deprecated.",
+    @extend_schema(
+        summary="Activate a version",
+        description="Validates the whole version and runs its test cases, and refuses (409) "
+        "listing every problem with its rule id and every failing test case with its "
+        "differences; the previously active version of the same name is deprecated. "
+        "`warnings` says what did not block the activation, e.g. that the version has no test "
+        "cases.",
+        request=None,
+        parameters=[TENANT_HEADER_PARAMETER],
+        responses={200: RulesetActivationSerializer, **error_responses(403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
-        return self._transition(request)
+        ruleset = self.get_object()
+        # Asked before activating, as the admin asks before it confirms: the answer describes
+        # the version as it was when approved.
+        warnings = lifecycle.ruleset_activation_warnings(ruleset=ruleset)
+        lifecycle.ruleset_activate(ruleset_id=ruleset.pk, actor=request.user)
+        activated = self.get_queryset().get(pk=ruleset.pk)
+        activated.warnings = warnings
+        return Response(
+            RulesetActivationSerializer(activated, context=self.get_serializer_context()).data
+        )
 
     @transition_schema("Deactivate an active version")
     @action(detail=True, methods=["post"])
@@ -281,6 +306,21 @@ class RulesetViewSet(TenantScopedViewSet):
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
         return Response(transfer.ruleset_export(ruleset=self.get_object()))
+
+    @extend_schema(
+        summary="Run a version's test cases",
+        description="Evaluates every test case of the version with the engine and reports, per "
+        "case, whether it passed and the differences. Writes nothing; answers 200 whether the "
+        "cases pass or fail (`passed`, `failed`). A version without test cases passes with "
+        "`total` 0.",
+        request=None,
+        parameters=[TENANT_HEADER_PARAMETER],
+        responses={200: TestRunReportSerializer, **error_responses(404)},
+    )
+    @action(detail=True, methods=["post"], url_path="test", url_name="test")
+    def run_tests(self, request, pk=None):
+        report = test_cases.ruleset_tests_run(ruleset=self.get_object())
+        return Response(report.as_dict())
 
     @extend_schema(
         summary="Import a document as a new draft",
@@ -419,6 +459,39 @@ class PatternViewSet(TenantScopedViewSet):
 
     def perform_destroy(self, instance):
         editing.ruleset_part_delete(part=instance, actor=self.request.user)
+
+
+@resource_schema(RulesetTestCaseSerializer, "test case")
+class RulesetTestCaseViewSet(TenantScopedViewSet):
+    """Test cases of ruleset versions: an input and the outcome it must have. Only drafts'
+    test cases change; activation refuses a version whose test cases fail."""
+
+    queryset = RulesetTestCase.objects.select_related("ruleset__tenant")
+    serializer_class = RulesetTestCaseSerializer
+    filterset_class = api_filters.RulesetTestCaseFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["id", "name", "created_at", "updated_at"]
+    ordering = ["ruleset_id", "name", "id"]
+
+    def object_tenant(self, obj):
+        return obj.ruleset.tenant
+
+    def perform_create(self, serializer):
+        test_case = RulesetTestCase(**serializer.validated_data)
+        with validation_errors_as_400():
+            serializer.instance = test_cases.test_case_save(
+                test_case=test_case, actor=self.request.user
+            )
+
+    def perform_update(self, serializer):
+        test_case = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(test_case, name, value)
+        with validation_errors_as_400():
+            test_cases.test_case_save(test_case=test_case, actor=self.request.user)
+
+    def perform_destroy(self, instance):
+        test_cases.test_case_delete(test_case=instance, actor=self.request.user)
 
 
 class CatalogViewSet(TenantScopedViewSet):

@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from rules.choices import Role
-from rules.models import Action, Ruleset
+from rules.models import Action, Ruleset, RulesetTestCase
+from rules.services import test_cases
 from rules.services.editing import catalog_entry_save, pattern_create, rule_create, ruleset_create
 from rules.services.lifecycle import ruleset_activate, ruleset_set_default
 from rules.services.tenancy import member_add, tenant_create
@@ -56,6 +57,29 @@ DEMO_PATTERNS = {
     "---": ("DECLINE", None),
 }
 
+# The activation gate runs these; with them the demo activates without the "no test cases"
+# warning. R003 weighs 1.5, so an approval scores 100 + 50 + 50 × 1.5.
+DEMO_TEST_CASES = [
+    dict(
+        name="strong applicant is approved",
+        description="Every rule matches.",
+        input_data={"applicant": {"credit_score": 760, "income": 85000}, "debt_ratio": 0.2},
+        expected_pattern_result="YYY",
+        expected_action_recommendation="APPROVE",
+        expected_total_points=225,
+        expected_matched_rules=["R001", "R002", "R003"],
+    ),
+    dict(
+        name="weak applicant is declined",
+        description="No rule matches.",
+        input_data={"applicant": {"credit_score": 580, "income": 24000}, "debt_ratio": 0.65},
+        expected_pattern_result="---",
+        expected_action_recommendation="DECLINE",
+        expected_total_points=0,
+        expected_matched_rules=[],
+    ),
+]
+
 
 @transaction.atomic
 def demo_seed(*, password: str) -> dict:
@@ -102,6 +126,10 @@ def demo_seed(*, password: str) -> dict:
                 pattern_key=key,
                 action_recommendation=recommendation,
                 action=actions.get(action_id),
+            )
+        for fields in DEMO_TEST_CASES:
+            test_cases.test_case_save(
+                test_case=RulesetTestCase(ruleset=ruleset, **fields), actor=author_user
             )
         ruleset_activate(ruleset_id=ruleset.pk, actor=approver_user)
         ruleset_set_default(ruleset_id=ruleset.pk, actor=approver_user)

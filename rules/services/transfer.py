@@ -22,8 +22,8 @@ from rules.engine.converters import (
     spec_from_flat,
     spec_from_structured,
 )
-from rules.models import Action, Condition, Ruleset
-from rules.services import editing, lifecycle
+from rules.models import Action, Condition, Ruleset, RulesetTestCase
+from rules.services import editing, lifecycle, test_cases
 from rules.services.errors import RulesetInvalid, ServiceError
 from rules.services.specs import ruleset_spec
 from rules.services.tenancy import capability_require
@@ -33,6 +33,16 @@ FORMAT_SPEC, FORMAT_FLAT, FORMAT_STRUCTURED = "spec", "flat", "structured"
 # Header fields that differ between versions of the same content, so "unchanged" ignores them.
 VERSION_ONLY_FIELDS = ("version", "is_default")
 
+TEST_CASE_FIELDS = (
+    "name",
+    "description",
+    "input_data",
+    "expected_pattern_result",
+    "expected_action_recommendation",
+    "expected_total_points",
+    "total_points_tolerance",
+    "expected_matched_rules",
+)
 CONDITION_FIELDS = ("name", "description", "attribute", "operator", "value", "status")
 ACTION_FIELDS = ("name", "description", "action_type", "configuration", "status")
 CATALOG_JSON_FIELDS = ("tags", "metadata")
@@ -334,6 +344,9 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
     if problems:
         raise RulesetInvalid(problems, heading="The import has problems")
 
+    # Documents carry no test cases (docs/format.md): a new version of a known name keeps the
+    # latest version's, so the activation gate still checks what an import changes.
+    copied = _test_cases_copy(source=latest, draft=ruleset, actor=actor) if latest else 0
     report.counts = {
         "rules": len(spec["rules"]),
         "patterns": len(spec["patterns"]),
@@ -341,6 +354,7 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
         "actions": created_actions,
         "conditions_reused": len(spec["conditions"]) - created_conditions,
         "actions_reused": len(spec["actions"]) - created_actions,
+        "test_cases": copied,
     }
     if latest is not None and _same_content(ruleset_spec(ruleset), ruleset_spec(latest)):
         report.unchanged, report.existing, report.version = True, latest, latest.version
@@ -364,6 +378,15 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
             lifecycle.ruleset_set_default(ruleset_id=ruleset.pk, actor=actor)
         report.created = ruleset
         report.activated = True
+
+
+def _test_cases_copy(*, source: Ruleset, draft: Ruleset, actor) -> int:
+    """Copy the test cases of `source` into `draft` through the editing service; how many."""
+    cases = list(RulesetTestCase.objects.filter(ruleset=source).order_by("pk"))
+    for case in cases:
+        fields = {name: getattr(case, name) for name in TEST_CASE_FIELDS}
+        test_cases.test_case_save(test_case=RulesetTestCase(ruleset=draft, **fields), actor=actor)
+    return len(cases)
 
 
 def _same_content(new: dict, old: dict) -> bool:

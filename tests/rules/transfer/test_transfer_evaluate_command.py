@@ -85,5 +85,5 @@ def test_trace_adds_each_rules_explanation(active_flat, input_file):
 
 
 def test_a_ruleset_without_an_active_version_is_a_clear_error(tenant, input_file):
-    with pytest.raises(CommandError, match="tenant acme has no active version of flat"):
+    with pytest.raises(CommandError, match="tenant acme has no ruleset flat"):
         evaluate("--input", input_file)

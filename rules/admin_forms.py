@@ -1,0 +1,330 @@
+"""Forms of the analysts' admin: operator dropdowns with per-operator help, catalog links, tags.
+
+Validation stays in the models (`Rule.clean`, `Condition.clean`, which ask the engine) so that a
+problem shows next to its field; these forms only translate between widgets and model values.
+"""
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+
+from rules.choices import ConditionMode, Role
+from rules.engine import OPERATORS
+from rules.models import ApiClient, Condition, Membership, Pattern, Rule, Ruleset
+
+
+def constant_help(operator: str) -> str:
+    info = OPERATORS.get(operator)
+    return info.constant_help if info else "Choose an operator; its constant is explained here."
+
+
+class OperatorSelect(forms.Select):
+    """The engine's operators; each option carries its constant help (shown by rule_form.js)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        info = OPERATORS.get(value)
+        if info is not None:
+            option["attrs"]["title"] = f"{info.label}. {info.constant_help}"
+            option["attrs"]["data-constant-help"] = info.constant_help
+        elif str(value).startswith(CATALOG_MODE_PREFIX):
+            option["attrs"]["data-constant-help"] = CATALOG_HELP
+        return option
+
+
+def operator_field(label: str = "Operator") -> forms.ChoiceField:
+    return forms.ChoiceField(
+        choices=[(name, name) for name in OPERATORS],
+        label=label,
+        widget=OperatorSelect(attrs={"class": "operator-select"}),
+    )
+
+
+class ConstantInput(forms.TextInput):
+    """A text input with the help of the row's operator underneath."""
+
+    help_text = ""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        # Rendered here rather than by a widget template: the form renderer only reads the apps'
+        # template folders.
+        html = super().render(name, value, attrs, renderer)
+        return format_html('{}<div class="constant-help help">{}</div>', html, self.help_text)
+
+
+def constant_widget(operator: str) -> ConstantInput:
+    widget = ConstantInput(attrs={"class": "constant-input"})
+    widget.help_text = constant_help(operator)
+    return widget
+
+
+class CompactFloatField(forms.FloatField):
+    """Shows 100.0 as 100, so narrow number inputs show whole numbers in full."""
+
+    def prepare_value(self, value):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+
+class TagsField(forms.CharField):
+    """Tags typed as `credit, demo`, stored as a JSON list of strings."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(str(tag) for tag in value)
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, list):
+            return value
+        return [tag.strip() for tag in (value or "").split(",") if tag.strip()]
+
+    def has_changed(self, initial, data):
+        return self.to_python(initial) != self.to_python(data)
+
+
+class RulesetForm(forms.ModelForm):
+    tags = TagsField(required=False, help_text="Separate tags with commas.")
+
+    class Meta:
+        model = Ruleset
+        fields = ("tenant", "name", "version", "description", "tags", "metadata")
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2, "cols": 80}),
+            "metadata": forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        # The tenant is read-only once the ruleset exists, so Django's constraint check skips
+        # (tenant, name, version); check it here, next to the version field.
+        tenant_id = self.instance.tenant_id or getattr(cleaned.get("tenant"), "pk", None)
+        name, version = cleaned.get("name"), cleaned.get("version")
+        if tenant_id and name and version:
+            taken = (
+                Ruleset.objects.filter(tenant_id=tenant_id, name=name, version=version)
+                .exclude(pk=self.instance.pk)
+                .exists()
+            )
+            if taken:
+                self.add_error("version", f"{name} already has a version {version}.")
+        return cleaned
+
+
+# The operator dropdown also offers the catalog form of a rule: a rule is either
+# `attribute operator constant` or catalog conditions combined with all / any.
+CATALOG_MODE_PREFIX = "catalog:"
+CATALOG_MODE_CHOICES = [
+    (CATALOG_MODE_PREFIX + mode, f"catalog conditions: {mode}") for mode in ConditionMode.values
+]
+CATALOG_HELP = "No constant: the rule uses the catalog conditions chosen in the last column."
+
+
+class RuleInlineForm(forms.ModelForm):
+    """One rule: inline condition (attribute, operator, constant) or catalog conditions."""
+
+    condition = forms.ChoiceField(
+        required=False,  # the model says which of the two forms is missing, next to the field
+        label="Operator",
+        choices=[("", "—")] + CATALOG_MODE_CHOICES + [(name, name) for name in OPERATORS],
+        widget=OperatorSelect(attrs={"class": "operator-select"}),
+    )
+    catalog_condition_ids = forms.MultipleChoiceField(
+        required=False,
+        label="Catalog conditions",
+        help_text="Used with the operator “catalog conditions: all / any”.",
+        widget=forms.SelectMultiple(attrs={"size": 2, "class": "catalog-select"}),
+    )
+
+    class Meta:
+        model = Rule
+        fields = (
+            "rule_id",
+            "rule_name",
+            "attribute",
+            "condition",
+            "constant",
+            "weight",
+            "rule_point",
+            "priority",
+            "action_result",
+            "status",
+        )
+        widgets = {
+            "rule_id": forms.TextInput(attrs={"class": "rule-id-input"}),
+            "rule_name": forms.TextInput(attrs={"class": "rule-name-input"}),
+            "attribute": forms.TextInput(attrs={"class": "attribute-input"}),
+            "weight": forms.NumberInput(attrs={"class": "number-input", "step": "any"}),
+            "rule_point": forms.NumberInput(attrs={"class": "number-input", "step": "any"}),
+            "priority": forms.NumberInput(attrs={"class": "number-input"}),
+            "action_result": forms.TextInput(attrs={"class": "char-input", "maxlength": 1}),
+        }
+        labels = {"rule_point": "Points", "action_result": "Result"}
+        field_classes = {"weight": CompactFloatField, "rule_point": CompactFloatField}
+
+    def __init__(self, *args, catalog_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.condition_mode = self.instance.condition_mode
+        self.fields["catalog_condition_ids"].choices = list(catalog_choices)
+        if self.instance.condition_mode:
+            self.initial["condition"] = CATALOG_MODE_PREFIX + self.instance.condition_mode
+        if "constant" in self.fields:  # absent when the ruleset is read-only
+            operator = self._operator()
+            widget = constant_widget(operator)
+            if operator.startswith(CATALOG_MODE_PREFIX):
+                widget.help_text = CATALOG_HELP
+            self.fields["constant"].widget = widget
+        if self.instance.pk:
+            # condition_links are prefetched by the inline's queryset: no query per row.
+            self.initial["catalog_condition_ids"] = [
+                str(link.condition_id) for link in self.instance.condition_links.all()
+            ]
+
+    def _operator(self) -> str:
+        if self.is_bound:
+            return self.data.get(self.add_prefix("condition"), "")
+        return self.initial.get("condition") or self.instance.condition or ""
+
+    def clean_condition(self):
+        value = self.cleaned_data.get("condition", "")
+        if value.startswith(CATALOG_MODE_PREFIX):
+            self.condition_mode = value.removeprefix(CATALOG_MODE_PREFIX)
+            return ""
+        self.condition_mode = ""
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        # Set before the model's own clean() runs, which checks the two forms exclude each other.
+        self.instance.condition_mode = self.condition_mode
+        chosen = cleaned.get("catalog_condition_ids")
+        if self.condition_mode and not chosen:
+            self.add_error(
+                "catalog_condition_ids", "Choose the catalog conditions this rule combines."
+            )
+        if chosen and not self.condition_mode:
+            self.add_error(
+                "condition", "Choose “catalog conditions: all” or “any” to use catalog conditions."
+            )
+        return cleaned
+
+
+class PatternInlineForm(forms.ModelForm):
+    action = forms.ChoiceField(required=False, label="Action")
+
+    class Meta:
+        model = Pattern
+        fields = ("pattern_key", "action_recommendation", "action", "description")
+        widgets = {
+            "pattern_key": forms.TextInput(attrs={"class": "pattern-key-input"}),
+            "description": forms.TextInput(attrs={"class": "description-input"}),
+        }
+
+    def __init__(self, *args, actions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # {pk: Action} of the ruleset's tenant, loaded once for every row of the formset.
+        self.actions = actions or {}
+        self.fields["action"].choices = [("", "—")] + [
+            (str(pk), str(action)) for pk, action in self.actions.items()
+        ]
+        if self.instance.action_id:
+            self.initial["action"] = str(self.instance.action_id)
+
+    def clean_action(self):
+        value = self.cleaned_data.get("action")
+        return self.actions.get(int(value)) if value else None
+
+
+class ConditionForm(forms.ModelForm):
+    operator = operator_field()
+    tags = TagsField(required=False, help_text="Separate tags with commas.")
+
+    class Meta:
+        model = Condition
+        fields = (
+            "tenant",
+            "condition_id",
+            "name",
+            "description",
+            "attribute",
+            "operator",
+            "value",
+            "status",
+            "tags",
+            "metadata",
+        )
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2, "cols": 80}),
+            "value": forms.TextInput(attrs={"class": "vTextField"}),
+            "metadata": forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "value" in self.fields:
+            operator = (
+                self.data.get(self.add_prefix("operator"), "")
+                if self.is_bound
+                else self.instance.operator
+            )
+            widget = constant_widget(operator)
+            widget.attrs["class"] = "vTextField constant-input"
+            self.fields["value"].widget = widget
+
+
+class ActionForm(forms.ModelForm):
+    tags = TagsField(required=False, help_text="Separate tags with commas.")
+
+
+class MembershipAddForm(forms.ModelForm):
+    """Add a member by username; a new user gets the password typed here (or none)."""
+
+    username = forms.CharField(max_length=150, help_text="An existing user, or a new one.")
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Only for a new user; leave empty to let them set one later.",
+    )
+
+    class Meta:
+        model = Membership
+        fields = ("tenant", "role")
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        if ApiClient.objects.filter(user__username=username).exists():
+            raise ValidationError("This is an API client's account; manage it under API clients.")
+        return username
+
+    def clean(self):
+        cleaned = super().clean()
+        username, password = cleaned.get("username"), cleaned.get("password")
+        exists = get_user_model().objects.filter(username=username).exists()
+        if password and username and not exists:
+            try:
+                password_validation.validate_password(password)
+            except ValidationError as error:
+                self.add_error("password", error)
+        elif password and exists:
+            self.add_error("password", "The user exists; their password is not changed here.")
+        tenant = cleaned.get("tenant")
+        if (
+            exists
+            and tenant
+            and Membership.objects.filter(user__username=username, tenant=tenant).exists()
+        ):
+            self.add_error("username", f"{username} is already a member of {tenant}.")
+        return cleaned
+
+
+class ApiClientAddForm(forms.ModelForm):
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+    expires_days = forms.IntegerField(
+        required=False, min_value=1, help_text="Days until the token expires; empty: never."
+    )
+
+    class Meta:
+        model = ApiClient
+        fields = ("tenant", "name")

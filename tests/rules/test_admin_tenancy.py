@@ -1,0 +1,205 @@
+"""Every admin page, walked as the admin of another tenant: 404 or nothing of the secret tenant."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+
+from executions.models import ExecutionLog, ExecutionSource
+from rules.change_notifications import caches_clear
+from rules.choices import Role
+from rules.models import Ruleset
+from rules.services import editing
+from rules.services.api_clients import api_client_create
+from tests.factories import (
+    ActionFactory,
+    MembershipFactory,
+    PatternFactory,
+    RuleConditionFactory,
+    TenantFactory,
+    ruleset_with_rules,
+)
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "secretcorp"
+
+
+@pytest.fixture(autouse=True)
+def _caches_clear():
+    caches_clear()
+    yield
+    caches_clear()
+
+
+@pytest.fixture
+def world(db):
+    """A secret tenant full of objects, and the admin of another tenant with objects of its own."""
+    secret = TenantFactory(slug=SECRET, name="Secretcorp Bank")
+    insider = MembershipFactory(tenant=secret, role=Role.ADMIN, user__username=f"{SECRET}_ann").user
+    ruleset = ruleset_with_rules(tenant=secret, name=f"{SECRET}_scoring")
+    editing.ruleset_update(ruleset=ruleset, actor=insider, description=f"{SECRET} rules")
+    link = RuleConditionFactory(
+        rule__ruleset=ruleset,
+        rule__rule_id=f"{SECRET}_R9",
+        condition__condition_id=f"{SECRET}_C1",
+        condition__name=f"{SECRET} condition",
+    )
+    action = ActionFactory(tenant=secret, action_id=f"{SECRET}_A1", name=f"{SECRET} action")
+    PatternFactory(ruleset=ruleset, pattern_key="YYY", action=action, action_recommendation="X")
+    api_client, _ = api_client_create(tenant=secret, name=f"{SECRET}_app", role=Role.VIEWER)
+    log = ExecutionLog.objects.create(
+        tenant=secret,
+        ruleset_id=ruleset.pk,
+        ruleset_name=ruleset.name,
+        ruleset_version="1.0",
+        input_data={"secret": SECRET},
+        action_recommendation=f"{SECRET}_APPROVE",
+        timestamp=timezone.now() - timedelta(minutes=5),
+        source=ExecutionSource.API,
+    )
+
+    other = TenantFactory(slug="globex")
+    outsider = MembershipFactory(tenant=other, role=Role.ADMIN, user__username="gus").user
+    own = ruleset_with_rules(tenant=other, name="globex_scoring")
+    ActionFactory(tenant=other, action_id="globex_A1")
+    return {
+        "secret": secret,
+        "ruleset": ruleset,
+        "condition": link.condition,
+        "action": action,
+        "membership": insider.memberships.get(),
+        "api_client": api_client,
+        "log": log,
+        "outsider": outsider,
+        "own_ruleset": own,
+    }
+
+
+def history_id(obj):
+    return obj.history.order_by("history_date").first().history_id
+
+
+OBJECT_PAGES = {
+    "ruleset change": lambda w: reverse("admin:rules_ruleset_change", args=[w["ruleset"].pk]),
+    "ruleset history": lambda w: reverse("admin:rules_ruleset_history", args=[w["ruleset"].pk]),
+    "ruleset revision": lambda w: reverse(
+        "admin:rules_ruleset_simple_history", args=[w["ruleset"].pk, history_id(w["ruleset"])]
+    ),
+    "ruleset delete": lambda w: reverse("admin:rules_ruleset_delete", args=[w["ruleset"].pk]),
+    "ruleset activate": lambda w: reverse(
+        "admin:rules_ruleset_transition", args=[w["ruleset"].pk, "active"]
+    ),
+    "ruleset new version": lambda w: reverse(
+        "admin:rules_ruleset_new_version", args=[w["ruleset"].pk]
+    ),
+    "ruleset try-it": lambda w: reverse(
+        "admin:executions_executionlog_try_it", args=[w["ruleset"].pk]
+    ),
+    "condition change": lambda w: reverse("admin:rules_condition_change", args=[w["condition"].pk]),
+    "condition history": lambda w: reverse(
+        "admin:rules_condition_history", args=[w["condition"].pk]
+    ),
+    "condition revision": lambda w: reverse(
+        "admin:rules_condition_simple_history",
+        args=[w["condition"].pk, history_id(w["condition"])],
+    ),
+    "condition delete": lambda w: reverse("admin:rules_condition_delete", args=[w["condition"].pk]),
+    "action change": lambda w: reverse("admin:rules_action_change", args=[w["action"].pk]),
+    "action history": lambda w: reverse("admin:rules_action_history", args=[w["action"].pk]),
+    "action delete": lambda w: reverse("admin:rules_action_delete", args=[w["action"].pk]),
+    "membership change": lambda w: reverse(
+        "admin:rules_membership_change", args=[w["membership"].pk]
+    ),
+    "membership history": lambda w: reverse(
+        "admin:rules_membership_history", args=[w["membership"].pk]
+    ),
+    "membership delete": lambda w: reverse(
+        "admin:rules_membership_delete", args=[w["membership"].pk]
+    ),
+    "api client change": lambda w: reverse(
+        "admin:rules_apiclient_change", args=[w["api_client"].pk]
+    ),
+    "api client history": lambda w: reverse(
+        "admin:rules_apiclient_history", args=[w["api_client"].pk]
+    ),
+    "tenant change": lambda w: reverse("admin:rules_tenant_change", args=[w["secret"].pk]),
+    "execution log": lambda w: reverse("admin:executions_executionlog_change", args=[w["log"].pk]),
+    "execution log history": lambda w: reverse(
+        "admin:executions_executionlog_history", args=[w["log"].pk]
+    ),
+}
+
+
+@pytest.mark.parametrize("page", OBJECT_PAGES)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_tenants_object_answers_404(client, world, page, method):
+    client.force_login(world["outsider"])
+    response = getattr(client, method)(OBJECT_PAGES[page](world))
+    assert response.status_code == 404
+    assert SECRET.encode() not in response.content
+
+
+def changelist_urls():
+    return [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+    ]
+
+
+@pytest.mark.parametrize("url", changelist_urls())
+def test_every_changelist_and_add_page_shows_nothing_of_another_tenant(client, world, url):
+    client.force_login(world["outsider"])
+    for page in (url, f"{url}?q=scoring", f"{url}add/"):
+        response = client.get(page)
+        assert response.status_code in (200, 403), page
+        assert SECRET.encode() not in response.content, page
+    if "ruleset" in url and "executionlog" not in url:
+        assert b"globex_scoring" in client.get(url).content  # the page does show their own
+
+
+def test_own_change_form_dropdowns_offer_nothing_of_another_tenant(client, world):
+    client.force_login(world["outsider"])
+    page = client.get(reverse("admin:rules_ruleset_change", args=[world["own_ruleset"].pk]))
+    assert page.status_code == 200
+    assert b"globex_A1" in page.content  # their own action is offered
+    assert SECRET.encode() not in page.content
+
+
+def test_dashboard_index_and_autocomplete_show_nothing_of_another_tenant(client, world):
+    client.force_login(world["outsider"])
+    for url in (
+        reverse("admin:index"),
+        reverse("admin:executions_executionlog_dashboard"),
+        reverse("admin:executions_executionlog_dashboard") + "?window=7d",
+        reverse("admin:autocomplete") + "?app_label=rules&model_name=pattern&field_name=action",
+        reverse("admin:app_list", args=["rules"]),
+    ):
+        response = client.get(url)
+        assert response.status_code in (200, 403), url
+        assert SECRET.encode() not in response.content, url
+
+
+def test_bulk_actions_ignore_another_tenants_objects(client, world):
+    client.force_login(world["outsider"])
+    client.post(
+        reverse("admin:rules_ruleset_changelist"),
+        {"action": "archive_selected", "_selected_action": [world["ruleset"].pk]},
+    )
+    client.post(
+        reverse("admin:rules_apiclient_changelist"),
+        {"action": "revoke_selected", "_selected_action": [world["api_client"].pk]},
+    )
+    assert Ruleset.objects.get(pk=world["ruleset"].pk).status == "draft"
+    world["api_client"].refresh_from_db()
+    assert world["api_client"].revoked_at is None
+
+
+def test_superuser_sees_every_tenant(client, world, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-2026")
+    client.force_login(root)
+    assert SECRET.encode() in client.get(reverse("admin:rules_ruleset_changelist")).content
+    for page in ("ruleset change", "ruleset history", "ruleset try-it", "execution log"):
+        assert client.get(OBJECT_PAGES[page](world)).status_code == 200, page
