@@ -41,12 +41,14 @@ COLUMNS = [field.column for field in ExecutionLog._meta.concrete_fields]
 class LogTicket:
     """The rows of one request on their way; `done` is set once their batch committed."""
 
-    __slots__ = ("rows", "done", "abandoned", "_lock")
+    __slots__ = ("rows", "done", "abandoned", "refused", "_lock")
 
     def __init__(self, rows: list[tuple]):
         self.rows = rows
         self.done = threading.Event()
         self.abandoned = False
+        # The database refused these rows (not an outage): `done` is set, nothing was written.
+        self.refused = False
         self._lock = threading.Lock()
 
     def abandon(self) -> bool:
@@ -155,6 +157,9 @@ class GroupCommitLogWriter(threading.Thread):
             except psycopg.Error as error:
                 log.error("execution log rows %s refused: %s", ticket.rows[0][0], error)
                 self._rollback()
+                with ticket._lock:
+                    ticket.refused = True
+                    ticket.done.set()
                 continue
             with ticket._lock:
                 ticket.done.set()

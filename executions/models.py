@@ -36,7 +36,8 @@ class ExecutionLog(models.Model):
     input_data = models.JSONField(default=dict)
     output_data = models.JSONField(default=dict, blank=True)
     total_points = models.FloatField(null=True, blank=True)
-    pattern_result = models.CharField(max_length=500, blank=True)
+    # One character per rule: a ruleset of thousands of rules makes a pattern that long.
+    pattern_result = models.TextField(blank=True)
     action_recommendation = models.CharField(max_length=200, null=True, blank=True)
     execution_time_ms = models.FloatField(default=0)
     success = models.BooleanField(default=True)

@@ -168,6 +168,10 @@ class LogUnavailable(Exception):
     """The log rows could not be committed within the request's budget (database outage)."""
 
 
+class LogRefused(Exception):
+    """The database refused the log rows themselves (a bug, not an outage)."""
+
+
 def evaluation_input_check(data, where: str = "data") -> None:
     """Refuse input PostgreSQL cannot store (NUL characters) or that is abusively long."""
     stack = [(data, where)]
@@ -244,6 +248,8 @@ def execution_logs_commit(rows: list[ExecutionLog], *, deadline: float) -> None:
         return
     ticket = log_writer().submit([execution_log_values(row) for row in rows])
     if ticket.done.wait(max(0.0, deadline - time.monotonic())):
+        if ticket.refused:
+            raise LogRefused("the database refused the execution log rows")
         return
     if ticket.abandon():
         raise LogUnavailable("the execution log did not commit within the budget")

@@ -151,7 +151,7 @@ class TestOnTimescaleDB:
 
     def test_the_migration_is_reversible(self):
         migration = MigrationLoader(connection).get_migration(
-            "executions", "0002_timeseries_policies"
+            "executions", "0003_timeseries_policies"
         )
         # The first refresh of the aggregate cannot run in a transaction.
         assert migration.atomic is False

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("executions", "0001_initial"),
+        ("executions", "0002_pattern_result_text"),
     ]
 
     operations = [
