@@ -140,10 +140,9 @@ class ChangeListener(threading.Thread):
         log.info("change listener connected")
         last_ping = time.monotonic()
         while not self.stopping.is_set():
-            changed = False
-            for _ in self.connection.notifies(timeout=1.0, stop_after=1000):
-                changed = True
-            if changed:
+            # Each notification clears at once; the timeout only bounds how long a stop or a
+            # liveness check waits.
+            for _ in self.connection.notifies(timeout=1.0):
                 caches_clear()
             if time.monotonic() - last_ping > LISTENER_PING_SECONDS:
                 self.connection.execute("SELECT 1")  # finds a silently dead connection

@@ -47,7 +47,7 @@ def token_owner(token: str) -> tuple:
             else None
         )
         if auth_token is None:
-            raise TokenRefused("unknown token")
+            raise TokenRefused("unknown or revoked token")
         cached = (auth_token.user, auth_token)
         _token_cache.put(digest, cached, generation)
     user, auth_token = cached
