@@ -240,7 +240,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "rules.api.errors.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"evaluate": env.str("EVALUATE_RATE_LIMIT", default="3000/s")},
+    "DEFAULT_THROTTLE_RATES": {
+        "evaluate": env.str("EVALUATE_RATE_LIMIT", default="3000/s"),
+        "backtest": env.str("BACKTEST_RATE_LIMIT", default="30/min"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from executions.backtest import BacktestRefused, backtest_run
@@ -203,6 +204,9 @@ def _baseline(candidate: Ruleset, version: str | None) -> Ruleset:
 
 class BacktestView(APIView):
     permission_classes = [TenantCapability]
+    # A backtest holds a worker for seconds: BACKTEST_RATE_LIMIT per client.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "backtest"
 
     @extend_schema(
         summary="Backtest a version against logged traffic",

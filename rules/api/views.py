@@ -203,8 +203,7 @@ class RulesetViewSet(TenantScopedViewSet):
 
     @property
     def write_capability(self):
-        """TenantCapability's object check: transitions need `transition`, reads `view`, the
-        rest `edit`."""
+        """TenantCapability's object check: `transition`, `view` for read actions, else `edit`."""
         if self.action in self.LIFECYCLE_ACTIONS:
             return Capability.TRANSITION
         return Capability.VIEW if self.action in self.READ_ACTIONS else Capability.EDIT
@@ -463,8 +462,10 @@ class PatternViewSet(TenantScopedViewSet):
 
 @resource_schema(RulesetTestCaseSerializer, "test case")
 class RulesetTestCaseViewSet(TenantScopedViewSet):
-    """Test cases of ruleset versions: an input and the outcome it must have. Only drafts'
-    test cases change; activation refuses a version whose test cases fail."""
+    """Test cases of ruleset versions: an input and the outcome it must have.
+
+    Only drafts' test cases change; activation refuses a version whose test cases fail.
+    """
 
     queryset = RulesetTestCase.objects.select_related("ruleset__tenant")
     serializer_class = RulesetTestCaseSerializer

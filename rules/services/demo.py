@@ -58,12 +58,13 @@ DEMO_PATTERNS = {
 }
 
 # The activation gate runs these; with them the demo activates without the "no test cases"
-# warning. R003 weighs 1.5, so an approval scores 100 + 50 + 50 × 1.5.
+# warning. Clear cases, far from the thresholds, so tightening a rule a little (a demo of new
+# versions) still passes. R003 weighs 1.5, so an approval scores 100 + 50 + 50 × 1.5.
 DEMO_TEST_CASES = [
     dict(
         name="strong applicant is approved",
         description="Every rule matches.",
-        input_data={"applicant": {"credit_score": 760, "income": 85000}, "debt_ratio": 0.2},
+        input_data={"applicant": {"credit_score": 820, "income": 85000}, "debt_ratio": 0.2},
         expected_pattern_result="YYY",
         expected_action_recommendation="APPROVE",
         expected_total_points=225,

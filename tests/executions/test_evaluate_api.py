@@ -14,9 +14,9 @@ from rest_framework.test import APIClient
 from executions.models import ExecutionLog
 from rules.choices import Role, RulesetStatus
 from rules.models import Rule, Ruleset, Tenant
+from rules.services import test_cases
 from rules.services.api_clients import api_client_create, api_client_revoke
 from rules.services.demo import demo_seed
-from rules.services import test_cases
 from rules.services.editing import ruleset_part_save
 from rules.services.lifecycle import ruleset_activate, ruleset_new_version
 from tests.factories import ruleset_with_rules

@@ -305,3 +305,94 @@ def test_command_reports_a_version_without_tests_and_unknown_versions(tenant):
         run_command("credit", "--tenant", "acme", "--version", "9.9")
     with pytest.raises(CommandError, match="no ruleset named nope"):
         run_command("nope", "--tenant", "acme")
+
+
+# --- imports keep the test cases of the latest version -------------------------------------
+FAIR = {"credit_score": 650, "income": 60000}  # only R2 matches: -Y, 10 points, REVIEW
+
+
+def import_document(tenant, actor, document, **options):
+    from rules.services import transfer
+
+    return transfer.ruleset_import(tenant=tenant, actor=actor, document=document, **options)
+
+
+def exported_with_r1_above(ruleset, threshold: int) -> dict:
+    """The version's export document with R1's threshold changed, so its content is new."""
+    from rules.services import transfer
+
+    document = transfer.ruleset_export(ruleset=ruleset)
+    (rule,) = [rule for rule in document["rules"] if rule["rule_id"] == "R1"]
+    rule["constant"] = threshold
+    return document
+
+
+def case_fields(ruleset) -> list[tuple]:
+    return list(
+        RulesetTestCase.objects.filter(ruleset=ruleset)
+        .order_by("name")
+        .values_list(
+            "name",
+            "description",
+            "input_data",
+            "expected_pattern_result",
+            "expected_action_recommendation",
+            "expected_total_points",
+            "total_points_tolerance",
+            "expected_matched_rules",
+        )
+    )
+
+
+def test_an_imported_version_copies_the_test_cases_and_activation_still_runs_them(
+    tenant, author, approver
+):
+    active = credit_ruleset(tenant, status=RulesetStatus.ACTIVE)
+    add_case(active, name="good", expected_pattern_result="YY", expected_matched_rules=["R1", "R2"])
+    add_case(active, name="fair", input_data=FAIR, expected_action_recommendation="REVIEW")
+
+    report = import_document(tenant, author, exported_with_r1_above(active, 600))
+
+    draft = report.created
+    assert (draft.version, draft.status, report.counts["test_cases"]) == ("1.1", "draft", 2)
+    assert case_fields(draft) == [
+        ("fair", "", FAIR, None, "REVIEW", None, 1e-6, None),
+        ("good", "", GOOD, "YY", None, None, 1e-6, ["R1", "R2"]),
+    ]
+    copied = RulesetTestCase.objects.get(ruleset=draft, name="good")
+    assert copied.history.get().history_user == author
+    assert len(case_fields(active)) == 2  # the source keeps its own
+    # R1 now matches credit scores above 600, so "fair" is approved and the gate refuses.
+    with pytest.raises(RulesetInvalid) as refused:
+        lifecycle.ruleset_activate(ruleset_id=draft.pk, actor=approver)
+    assert [problem.message for problem in refused.value.problems] == [
+        "test 'fair' fails: action_recommendation: expected 'REVIEW', got 'APPROVE'"
+    ]
+
+
+def test_an_import_that_activates_is_refused_when_a_copied_test_case_fails(tenant, member):
+    admin = member(Role.ADMIN, username="ada")
+    active = credit_ruleset(tenant, status=RulesetStatus.ACTIVE)
+    add_case(active, name="fair", input_data=FAIR, expected_action_recommendation="REVIEW")
+
+    with pytest.raises(RulesetInvalid, match="test 'fair' fails"):
+        import_document(tenant, admin, exported_with_r1_above(active, 600), activate=True)
+
+    assert list(Ruleset.objects.values_list("version", "status")) == [("1.0", "active")]
+
+
+def test_an_import_copies_from_the_highest_version_and_a_new_name_starts_empty(tenant, author):
+    active = credit_ruleset(tenant, status=RulesetStatus.ACTIVE)
+    add_case(active, name="of 1.0")
+    newer = credit_ruleset(tenant, version="1.1")
+    add_case(newer, name="of 1.1")
+    document = exported_with_r1_above(active, 600)
+
+    dry_run = import_document(tenant, author, document, dry_run=True)
+    imported = import_document(tenant, author, document)
+    other_name = import_document(tenant, author, document, name="fresh")
+
+    assert (dry_run.version, dry_run.counts["test_cases"], dry_run.created) == ("1.2", 1, None)
+    assert [name for name, *_ in case_fields(imported.created)] == ["of 1.1"]
+    assert (other_name.created.name, other_name.counts["test_cases"]) == ("fresh", 0)
+    assert case_fields(other_name.created) == []

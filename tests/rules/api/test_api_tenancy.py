@@ -5,7 +5,8 @@ from django.urls import reverse
 
 from rules.api.urls import urlpatterns
 from rules.choices import Role
-from rules.models import Action, Condition, Pattern, Rule, Ruleset
+from rules.models import Action, ApiClient, Condition, Pattern, Rule, Ruleset, RulesetTestCase
+from rules.services.api_clients import api_client_create
 from tests.factories import (
     ActionFactory,
     ConditionFactory,
@@ -50,6 +51,10 @@ def acme_objects(tenant):
         "pattern": Pattern.objects.get(ruleset=ruleset),
         "condition": ConditionFactory(tenant=tenant),
         "action": ActionFactory(tenant=tenant),
+        "test-case": RulesetTestCase.objects.create(
+            ruleset=ruleset, name="acme case", input_data={}, expected_pattern_result="Y"
+        ),
+        "api-client": api_client_create(tenant=tenant, name="acme-app", role=Role.VIEWER)[0],
     }
 
 
@@ -69,16 +74,26 @@ def create_payloads(objects) -> dict:
         },
         "conditions": {"condition_id": "NEW", "name": "n", "attribute": "a", "operator": "exists"},
         "actions": {"action_id": "NEW", "name": "n"},
+        "test-cases": {
+            "ruleset": objects["ruleset"].pk,
+            "name": "new case",
+            "input_data": {"age": 30},
+            "expected_pattern_result": "Y",
+        },
+        "api-clients": {"name": "new-app", "role": Role.VIEWER},
     }
 
 
-@pytest.mark.parametrize("resource", ["rulesets", "rules", "patterns", "conditions", "actions"])
+@pytest.mark.parametrize(
+    "resource", ["rulesets", "rules", "patterns", "conditions", "actions", "test-cases"]
+)
 def test_viewer_cannot_write(api, tenant, acme_objects, resource):
     viewer_api = api(Role.VIEWER, tenant)
     obj = acme_objects[resource.removesuffix("s")]
     url = f"/api/v1/{resource}/{obj.pk}"
 
-    create = viewer_api.post(f"/api/v1/{resource}", create_payloads(acme_objects)[resource])
+    payload = create_payloads(acme_objects)[resource]
+    create = viewer_api.post(f"/api/v1/{resource}", payload, format="json")
     update = viewer_api.patch(url, {}, format="json")
     delete = viewer_api.delete(url)
 
@@ -94,10 +109,11 @@ def test_viewer_cannot_write(api, tenant, acme_objects, resource):
 
 
 # Every route of rules/api/urls.py: (method, url name, object it addresses or None).
+BASENAMES = ["ruleset", "rule", "pattern", "condition", "action", "test-case", "api-client"]
 MANAGE_ROUTES = [
     *[
         route
-        for basename in ["ruleset", "rule", "pattern", "condition", "action"]
+        for basename in BASENAMES[:-1]
         for route in [
             ("get", f"{basename}-list", None),
             ("post", f"{basename}-list", None),
@@ -109,11 +125,31 @@ MANAGE_ROUTES = [
     ],
     *[
         ("post", f"ruleset-{name}", "ruleset")
-        for name in ["activate", "deactivate", "deprecate", "archive", "set-default", "new-version"]
+        for name in [
+            "activate",
+            "deactivate",
+            "deprecate",
+            "archive",
+            "set-default",
+            "new-version",
+            "test",
+        ]
     ],
     ("get", "ruleset-export", "ruleset"),
     ("post", "ruleset-import", None),
+    # API clients are listed, created, read, rotated and revoked; never changed or deleted.
+    ("get", "api-client-list", None),
+    ("post", "api-client-list", None),
+    ("get", "api-client-detail", "api-client"),
+    ("post", "api-client-rotate", "api-client"),
+    ("post", "api-client-revoke", "api-client"),
 ]
+
+
+def resource_of(url_name: str) -> str:
+    """The route's resource, plural: test-case-list -> test-cases."""
+    basename = next(b for b in BASENAMES if url_name.startswith(f"{b}-"))
+    return f"{basename}s"
 
 
 def test_the_walk_covers_every_route():
@@ -128,9 +164,9 @@ def test_another_tenants_member_sees_nothing_on_any_route(
     outsider = api(Role.ADMIN, other_tenant)
     RulesetFactory(tenant=other_tenant, name="theirs")
     before = acme_snapshot(tenant)
-    resource = url_name.split("-")[0] + "s"
     url = reverse(url_name, kwargs={"pk": acme_objects[target].pk} if target else {})
-    payload = create_payloads(acme_objects)[resource] if method in ("post", "put") else {}
+    writes_fields = url_name.endswith("-list") or method == "put"
+    payload = create_payloads(acme_objects)[resource_of(url_name)] if writes_fields else {}
     if url_name == "ruleset-import":
         payload = {
             "ruleset": {"name": "imported"},
@@ -142,12 +178,14 @@ def test_another_tenants_member_sees_nothing_on_any_route(
     if url_name.endswith("-list") and method == "get":
         assert response.status_code == 200
         assert {r["tenant"] for r in response.json()["results"]} <= {"globex"}
-    elif url_name in ("rule-list", "pattern-list"):
+    elif url_name in ("rule-list", "pattern-list", "test-case-list"):
         # A part of an acme ruleset cannot be created: that ruleset id does not exist here.
         assert response.status_code == 400
         assert error_of(response)["details"] == {
             "ruleset": [f'Invalid pk "{acme_objects["ruleset"].pk}" - object does not exist.']
         }
+    elif url_name == "api-client-list":
+        assert response.status_code == 201 and response.json()["client"]["tenant"] == "globex"
     elif url_name.endswith("-list"):
         # A catalog entry or ruleset is created in the caller's own tenant, never in acme.
         assert response.status_code == 201 and response.json()["tenant"] == "globex"
@@ -162,5 +200,5 @@ def test_another_tenants_member_sees_nothing_on_any_route(
 def acme_snapshot(tenant) -> dict:
     return {
         model.__name__: list(model.objects.for_tenant(tenant).order_by("pk").values())
-        for model in (Ruleset, Rule, Pattern, Condition, Action)
+        for model in (Ruleset, Rule, Pattern, Condition, Action, RulesetTestCase, ApiClient)
     }

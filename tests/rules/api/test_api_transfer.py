@@ -84,6 +84,7 @@ def test_export_import_round_trip_creates_a_draft_with_the_same_rules(author_api
             "actions": 0,
             "conditions_reused": 2,
             "actions_reused": 1,
+            "test_cases": 0,
         },
     }
     assert (report["created"]["name"], report["created"]["status"]) == ("copy", "draft")
