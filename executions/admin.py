@@ -2,8 +2,8 @@
 
 Nothing here counts the table: the paginator only asks whether a next page exists, filters take
 their choices from the (small) ruleset tables, and the date hierarchy probes the index instead of
-asking for DISTINCT dates. Try-it and the dashboard are registered here (`get_urls`), because the
-executions app may use rules but not the other way round.
+asking for DISTINCT dates. Try-it, backtests, "save as test case" and the dashboard are registered
+here (`get_urls`), because the executions app may use rules but not the other way round.
 """
 
 import json
@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR
 from django.core.paginator import Paginator
 from django.db.models import Max, Min
@@ -307,7 +308,19 @@ class ExecutionLogAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    # Try-it and the dashboard ----------------------------------------------------------------
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        log = self.get_object(request, unquote(object_id))
+        context = {
+            "save_test_case_url": (
+                reverse("admin:executions_executionlog_save_test_case", args=[log.pk])
+                if log.success and Capability.EDIT in log_capabilities(request.user, log.tenant_id)
+                else None
+            ),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    # Try-it, backtests, "save as test case" and the dashboard --------------------------------
 
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -317,6 +330,16 @@ class ExecutionLogAdmin(admin.ModelAdmin):
                 "try-it/<int:ruleset_id>/",
                 view(admin_views.RulesetTryItView.as_view(admin_site=self.admin_site)),
                 name=f"{info}_try_it",
+            ),
+            path(
+                "backtest/<int:ruleset_id>/",
+                view(admin_views.RulesetBacktestView.as_view(admin_site=self.admin_site)),
+                name=f"{info}_backtest",
+            ),
+            path(
+                "<path:object_id>/save-as-test-case/",
+                view(admin_views.ExecutionLogTestCaseView.as_view(admin_site=self.admin_site)),
+                name=f"{info}_save_test_case",
             ),
             path(
                 "dashboard/",

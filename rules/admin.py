@@ -1,9 +1,11 @@
 """Admin for business analysts. Thin: scoping comes from TenantQuerySet and the API's cached role
 map, every write from `rules.services`.
 
-Try-it and the dashboard live in the executions app (it may import rules, not the other way round);
-this module links to them by URL name only.
+Try-it, backtests and the dashboard live in the executions app (it may import rules, not the other
+way round); this module links to them by URL name only.
 """
+
+import json
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -25,6 +27,7 @@ from rules.admin_forms import (
     PatternInlineForm,
     RuleInlineForm,
     RulesetForm,
+    TestCaseInlineForm,
 )
 from rules.change_notifications import change_record
 from rules.choices import (
@@ -43,10 +46,11 @@ from rules.models import (
     Rule,
     RuleCondition,
     Ruleset,
+    RulesetTestCase,
     Tenant,
 )
 from rules.selectors import caller_tenant_roles
-from rules.services import api_clients, editing, lifecycle, tenancy
+from rules.services import api_clients, editing, lifecycle, tenancy, test_cases
 from rules.services.errors import RulesetInvalid, ServiceError, problem_text
 from rules.services.specs import ruleset_validation_problems
 
@@ -301,6 +305,67 @@ class PatternInline(DraftPartInline):
         return super().get_queryset(request).select_related("action")
 
 
+class TestCaseInline(DraftPartInline):
+    """Inputs and the outcome the version must give for them; run by "Run tests" and activation."""
+
+    model = RulesetTestCase
+    form = TestCaseInlineForm
+    fields = (
+        "name",
+        "description",
+        "input_data",
+        "expected_pattern_result",
+        "expected_action_recommendation",
+        "expected_total_points",
+        "total_points_tolerance",
+        "expected_matched_rules",
+    )
+    read_only_fields = (
+        "name",
+        "description",
+        "input_json",
+        "expected_pattern_result",
+        "expected_action_recommendation",
+        "total_points_text",
+        "tolerance_text",
+        "matched_rules_text",
+    )
+    ordering = ("name",)
+    classes = ("test-cases-inline",)
+    verbose_name = "test case"
+    verbose_name_plural = "test cases"
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and not self._editable(request, obj):
+            return self.read_only_fields
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not self._editable(request, obj):
+            return self.read_only_fields
+        return ()
+
+    @admin.display(description="Input")
+    def input_json(self, test_case):
+        text = json.dumps(test_case.input_data, indent=2, sort_keys=True, ensure_ascii=False)
+        return format_html('<pre class="json-block test-case-json">{}</pre>', text)
+
+    @admin.display(description="Total points")
+    def total_points_text(self, test_case):
+        return shown_value(test_case.expected_total_points)
+
+    @admin.display(description="± tolerance")
+    def tolerance_text(self, test_case):
+        return shown_value(test_case.total_points_tolerance)
+
+    @admin.display(description="Matched rules")
+    def matched_rules_text(self, test_case):
+        rules = test_case.expected_matched_rules
+        if rules is None:
+            return "not checked"
+        return ", ".join(rules) or "none"
+
+
 @admin.register(Ruleset)
 class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryAdmin):
     form = RulesetForm
@@ -342,7 +407,7 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
         ),
         ("Metadata", {"fields": ("metadata",), "classes": ("collapse",)}),
     )
-    inlines = (RuleInline, PatternInline)
+    inlines = (RuleInline, PatternInline, TestCaseInline)
     actions = (
         "activate_selected",
         "deactivate_selected",
@@ -414,6 +479,11 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
             return (self.fieldsets[0], self.fieldsets[2])
         return self.fieldsets
 
+    def get_inlines(self, request, obj):
+        if obj is None:  # test cases come once there are rules to test
+            return [inline for inline in self.inlines if inline is not TestCaseInline]
+        return self.inlines
+
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         # Choices for every row are loaded once: the ruleset's tenant's catalog, or (on a new
@@ -453,6 +523,12 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
         editing.ruleset_save(ruleset=obj, actor=request.user)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is RulesetTestCase:
+            for test_case in formset.save(commit=False):
+                test_cases.test_case_save(test_case=test_case, actor=request.user)
+            for test_case in formset.deleted_objects:
+                test_cases.test_case_delete(test_case=test_case, actor=request.user)
+            return
         for part in formset.save(commit=False):
             editing.ruleset_part_save(part=part, actor=request.user)
         for part in formset.deleted_objects:
@@ -507,6 +583,7 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
                 view(self.new_version_view),
                 name=f"{info}_new_version",
             ),
+            path("<path:object_id>/tests/", view(self.tests_view), name=f"{info}_tests"),
         ] + super().get_urls()
 
     def _change_url(self, ruleset) -> str:
@@ -558,6 +635,57 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
             )
         return TemplateResponse(request, "rules/ruleset_transition.html", context)
 
+    def tests_view(self, request, object_id):
+        """Run the version's test cases: a pass/fail table and the differences of the failures.
+
+        Anyone who may view the version may run them: it writes nothing.
+        """
+        ruleset = self.get_object(request, unquote(object_id))
+        report = test_cases.ruleset_tests_run(ruleset=ruleset)
+        cases = {
+            case.pk: case for case in RulesetTestCase.objects.filter(ruleset=ruleset).order_by()
+        }
+        # Failures first: they are what the page is for.
+        results = [
+            {
+                "result": result,
+                "test_case": cases.get(result.test_case_id),
+                "input": json.dumps(
+                    getattr(cases.get(result.test_case_id), "input_data", {}),
+                    indent=2,
+                    sort_keys=True,
+                    ensure_ascii=False,
+                ),
+                "checks": [check_row(check) for check in result.checks],
+            }
+            for result in sorted(report.results, key=lambda r: (r.passed, r.name))
+        ]
+        capabilities = tenant_capabilities(request.user, ruleset.tenant_id)
+        may_activate = (
+            report.passed
+            and Capability.TRANSITION in capabilities
+            and RulesetStatus.ACTIVE in TRANSITIONS.get(ruleset.status, ())
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Test cases of {ruleset.name} {ruleset.version}",
+            "opts": self.opts,
+            "ruleset": ruleset,
+            "report": report,
+            "results": results,
+            "passed_count": report.total - len(report.failures),
+            "compile_problems": [problem_text(p) for p in report.compile_problems],
+            "change_url": self._change_url(ruleset),
+            "draft": ruleset.status == RulesetStatus.DRAFT,
+            "may_edit": Capability.EDIT in capabilities,
+            "activate_url": (
+                reverse("admin:rules_ruleset_transition", args=[ruleset.pk, RulesetStatus.ACTIVE])
+                if may_activate
+                else None
+            ),
+        }
+        return TemplateResponse(request, "rules/ruleset_tests.html", context)
+
     def new_version_view(self, request, object_id):
         ruleset = self.get_object(request, unquote(object_id))
         if request.method != "POST":
@@ -593,6 +721,8 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
             "read_only_version": ruleset.status != RulesetStatus.DRAFT,
             "transitions": transitions,
             "try_it_url": try_it_url(ruleset.pk),
+            "tests_url": reverse("admin:rules_ruleset_tests", args=[ruleset.pk]),
+            "backtest_url": executions_page_url("backtest", ruleset.pk),
             "new_version_url": (
                 reverse("admin:rules_ruleset_new_version", args=[ruleset.pk])
                 if Capability.EDIT in capabilities
@@ -679,22 +809,64 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
         return HttpResponseRedirect(reverse("admin:rules_ruleset_history", args=[object_id]))
 
 
-def try_it_url(ruleset_id: int) -> str | None:
-    """The executions app's try-it page for a ruleset version (named URL; no import of it)."""
+def executions_page_url(page: str, ruleset_id: int) -> str | None:
+    """A page of the executions app for a ruleset version (named URL; no import of the app)."""
     try:
-        return reverse("admin:executions_executionlog_try_it", args=[ruleset_id])
+        return reverse(f"admin:executions_executionlog_{page}", args=[ruleset_id])
     except NoReverseMatch:
         return None
 
 
+def try_it_url(ruleset_id: int) -> str | None:
+    return executions_page_url("try_it", ruleset_id)
+
+
+# How the tests page names the checked fields of an evaluation.
+CHECK_LABELS = {
+    "pattern_result": "Pattern",
+    "action_recommendation": "Recommendation",
+    "total_points": "Total points",
+    "matched_rules": "Matched rules",
+}
+
+
+def check_row(check) -> dict:
+    """One checked field of a test case for the tests page; patterns marked where they differ."""
+    row = {
+        "field": CHECK_LABELS.get(check.field, check.field),
+        "expected": shown_value(check.expected, check.field),
+        "actual": shown_value(check.actual, check.field),
+        "passed": check.passed,
+        "pattern": check.field == "pattern_result",
+    }
+    expected, actual = check.expected, check.actual
+    if row["pattern"] and isinstance(actual, str) and len(expected) == len(actual):
+        differs = [want != got for want, got in zip(expected, actual, strict=True)]
+        row["expected_marks"] = list(zip(expected, differs, strict=True))
+        row["actual_marks"] = list(zip(actual, differs, strict=True))
+    return row
+
+
+def shown_value(value, field: str = "") -> str:
+    """An expected or actual value of a test case as people read it."""
+    if value is None:
+        return "no pattern matches" if field == "action_recommendation" else "—"
+    if isinstance(value, float):
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "none"
+    return str(value)
+
+
 def ruleset_part_changes(ruleset_id, limit: int = 100) -> list[dict]:
-    """The latest changes of a ruleset's rules, patterns and catalog links, newest first, each
-    with its field-by-field diff against the part's previous revision."""
+    """The latest changes of a ruleset's rules, patterns, catalog links and test cases, newest
+    first, each with its field-by-field diff against the part's previous revision."""
     rule_names = dict(Rule.history.filter(ruleset_id=ruleset_id).values_list("id", "rule_id"))
     sources = (
         (Rule, "rule", {"ruleset_id": ruleset_id}),
         (Pattern, "pattern", {"ruleset_id": ruleset_id}),
         (RuleCondition, "catalog link", {"rule_id__in": list(rule_names)}),
+        (RulesetTestCase, "test case", {"ruleset_id": ruleset_id}),
     )
     changes = []
     for model, kind, lookup in sources:
@@ -744,6 +916,8 @@ def _part_label(model, record, rule_names) -> str:
         return f"{record.rule_id} {record.rule_name}".strip()
     if model is Pattern:
         return f"{record.pattern_key} → {record.action_recommendation}"
+    if model is RulesetTestCase:
+        return record.name
     condition = Condition.objects.filter(pk=record.condition_id).values_list(
         "condition_id", flat=True
     )
@@ -819,8 +993,9 @@ class CatalogAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
         note = ""
         if self._published_users(obj):
             note = format_html(
-                '<p class="help">Published versions use this entry, so it is read-only: create '
-                "a new entry and use it in a new draft version.</p>"
+                '<p class="help">{}</p>',
+                "Published versions use this entry, so it is read-only: create a new entry and "
+                "use it in a new draft version.",
             )
         return format_html('<ul class="used-by">{}</ul>{}', items, note)
 

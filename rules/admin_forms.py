@@ -4,6 +4,8 @@ Validation stays in the models (`Rule.clean`, `Condition.clean`, which ask the e
 problem shows next to its field; these forms only translate between widgets and model values.
 """
 
+import json
+
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
@@ -11,7 +13,15 @@ from django.utils.html import format_html
 
 from rules.choices import ConditionMode, Role
 from rules.engine import OPERATORS
-from rules.models import ApiClient, Condition, Membership, Pattern, Rule, Ruleset
+from rules.models import (
+    ApiClient,
+    Condition,
+    Membership,
+    Pattern,
+    Rule,
+    Ruleset,
+    RulesetTestCase,
+)
 
 
 def constant_help(operator: str) -> str:
@@ -60,11 +70,13 @@ def constant_widget(operator: str) -> ConstantInput:
 
 
 class CompactFloatField(forms.FloatField):
-    """Shows 100.0 as 100, so narrow number inputs show whole numbers in full."""
+    """Shows 100.0 as 100 and 1e-06 as 0.000001, so narrow number inputs read plainly."""
 
     def prepare_value(self, value):
         if isinstance(value, float) and value.is_integer():
             return int(value)
+        if isinstance(value, float) and abs(value) < 1e-4:
+            return f"{value:.12f}".rstrip("0")
         return value
 
 
@@ -235,6 +247,105 @@ class PatternInlineForm(forms.ModelForm):
     def clean_action(self):
         value = self.cleaned_data.get("action")
         return self.actions.get(int(value)) if value else None
+
+
+class PrettyJSONField(forms.JSONField):
+    """JSON shown indented with sorted keys, so an input of a dozen attributes reads like a
+    document."""
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        # Sorted: PostgreSQL's jsonb keeps keys in its own order (shortest first).
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, cls=self.encoder)
+
+
+class RuleIdsField(forms.CharField):
+    """Rule ids typed as `R1, R2`; empty means "not checked", `[]` means "no rule matches"."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(value) if value else "[]"
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, list) or value is None:
+            return value
+        text = value.strip()
+        if not text:
+            return None
+        if text in ("[]", "none"):
+            return []
+        return [rule_id.strip() for rule_id in text.strip("[]").split(",") if rule_id.strip()]
+
+    def has_changed(self, initial, data):
+        return self.to_python(initial) != self.to_python(data)
+
+
+class TestCaseInlineForm(forms.ModelForm):
+    """One test case of a draft: the input as indented JSON and the expected outcome."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+    input_data = PrettyJSONField(
+        label="Input",
+        required=False,  # {} is a valid input (every attribute missing), and empty for JSON
+        initial=dict,
+        widget=forms.Textarea(attrs={"rows": 6, "class": "json-input test-case-input"}),
+    )
+    expected_matched_rules = RuleIdsField(
+        required=False,
+        label="Matched rules",
+        help_text="Rule ids, e.g. R1, R3; [] for none; empty: not checked.",
+        widget=forms.TextInput(attrs={"class": "matched-rules-input"}),
+    )
+
+    class Meta:
+        model = RulesetTestCase
+        fields = (
+            "name",
+            "description",
+            "input_data",
+            "expected_pattern_result",
+            "expected_action_recommendation",
+            "expected_total_points",
+            "total_points_tolerance",
+            "expected_matched_rules",
+        )
+        widgets = {
+            "name": forms.TextInput(attrs={"class": "test-name-input"}),
+            "description": forms.Textarea(attrs={"rows": 2, "class": "test-description-input"}),
+            "expected_pattern_result": forms.TextInput(attrs={"class": "pattern-key-input"}),
+            "expected_action_recommendation": forms.TextInput(
+                attrs={"class": "recommendation-input"}
+            ),
+            "expected_total_points": forms.NumberInput(
+                attrs={"class": "number-input", "step": "any"}
+            ),
+            "total_points_tolerance": forms.NumberInput(
+                attrs={"class": "number-input", "step": "any"}
+            ),
+        }
+        labels = {
+            "expected_pattern_result": "Pattern",
+            "expected_action_recommendation": "Recommendation",
+            "expected_total_points": "Total points",
+            "total_points_tolerance": "± tolerance",
+        }
+        help_texts = {
+            "expected_pattern_result": "Empty: not checked.",
+            "expected_action_recommendation": "Empty: not checked.",
+            "expected_total_points": "Empty: not checked.",
+            "total_points_tolerance": "",
+        }
+        field_classes = {
+            "expected_total_points": CompactFloatField,
+            "total_points_tolerance": CompactFloatField,
+        }
+
+    def clean_input_data(self):
+        value = self.cleaned_data.get("input_data")
+        return {} if value is None else value
 
 
 class ConditionForm(forms.ModelForm):

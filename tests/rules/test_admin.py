@@ -226,6 +226,7 @@ def test_rules_using_catalog_conditions_are_linked_through_the_service(login, te
         "metadata": "{}",
         **management_form("rules", 1, 1),
         **management_form("patterns", 0, 0),
+        **management_form("test_cases", 0, 0),
         "rules-0-id": str(rule.pk),
         "rules-0-ruleset": str(ruleset.pk),
         **rule_row(0, rule_id=rule.rule_id, attribute="", condition="catalog:any", constant=""),

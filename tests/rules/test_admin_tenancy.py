@@ -10,7 +10,7 @@ from django.utils import timezone
 from executions.models import ExecutionLog, ExecutionSource
 from rules.change_notifications import caches_clear
 from rules.choices import Role
-from rules.models import Ruleset
+from rules.models import Ruleset, RulesetTestCase
 from rules.services import editing
 from rules.services.api_clients import api_client_create
 from tests.factories import (
@@ -49,6 +49,12 @@ def world(db):
     )
     action = ActionFactory(tenant=secret, action_id=f"{SECRET}_A1", name=f"{SECRET} action")
     PatternFactory(ruleset=ruleset, pattern_key="YYY", action=action, action_recommendation="X")
+    RulesetTestCase.objects.create(
+        ruleset=ruleset,
+        name=f"{SECRET}_case",
+        input_data={"secret": SECRET},
+        expected_pattern_result="YY",
+    )
     api_client, _ = api_client_create(tenant=secret, name=f"{SECRET}_app", role=Role.VIEWER)
     log = ExecutionLog.objects.create(
         tenant=secret,
@@ -98,6 +104,10 @@ OBJECT_PAGES = {
     "ruleset try-it": lambda w: reverse(
         "admin:executions_executionlog_try_it", args=[w["ruleset"].pk]
     ),
+    "ruleset tests": lambda w: reverse("admin:rules_ruleset_tests", args=[w["ruleset"].pk]),
+    "ruleset backtest": lambda w: reverse(
+        "admin:executions_executionlog_backtest", args=[w["ruleset"].pk]
+    ),
     "condition change": lambda w: reverse("admin:rules_condition_change", args=[w["condition"].pk]),
     "condition history": lambda w: reverse(
         "admin:rules_condition_history", args=[w["condition"].pk]
@@ -127,6 +137,9 @@ OBJECT_PAGES = {
     ),
     "tenant change": lambda w: reverse("admin:rules_tenant_change", args=[w["secret"].pk]),
     "execution log": lambda w: reverse("admin:executions_executionlog_change", args=[w["log"].pk]),
+    "execution log save as test case": lambda w: reverse(
+        "admin:executions_executionlog_save_test_case", args=[w["log"].pk]
+    ),
     "execution log history": lambda w: reverse(
         "admin:executions_executionlog_history", args=[w["log"].pk]
     ),
@@ -201,5 +214,13 @@ def test_superuser_sees_every_tenant(client, world, django_user_model):
     root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-2026")
     client.force_login(root)
     assert SECRET.encode() in client.get(reverse("admin:rules_ruleset_changelist")).content
-    for page in ("ruleset change", "ruleset history", "ruleset try-it", "execution log"):
+    for page in (
+        "ruleset change",
+        "ruleset history",
+        "ruleset try-it",
+        "ruleset tests",
+        "ruleset backtest",
+        "execution log",
+        "execution log save as test case",
+    ):
         assert client.get(OBJECT_PAGES[page](world)).status_code == 200, page
