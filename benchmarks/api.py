@@ -7,7 +7,7 @@ Run from the repository root (needs `wrk`, and a PostgreSQL server):
 
 It creates a scratch database next to the one named (dropped afterwards), migrates it, imports the
 50-rule benchmark ruleset from ../shared/bench, creates an API client, then for each
-configuration starts gunicorn (2 workers x 4 threads, gthread) on a free loopback port and drives
+configuration starts gunicorn (see CONFIGS) on a free loopback port and drives
 it with wrk for `--duration` seconds over `--connections` connections, cycling the 1,000 inputs.
 After each run it checks that the number of log rows equals the number of 2xx responses.
 Finally it times 1,000-item batches. Prints a table; exits non-zero if rows were lost.
@@ -32,10 +32,13 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BENCH_DIR = ROOT.parent / "shared" / "bench"
 CONFIGS = {
-    # name: (EXECUTION_LOG_WRITER, CACHE_INVALIDATION)
-    "inline-query": ("inline", "query"),
-    "group-query": ("group", "query"),
-    "group-notify": ("group", "notify"),
+    # name: (EXECUTION_LOG_WRITER, CACHE_INVALIDATION, worker class, workers, threads)
+    "inline-query": ("inline", "query", "gthread", 2, 8),
+    "group-query": ("group", "query", "gthread", 2, 8),
+    "group-notify": ("group", "notify", "gthread", 2, 8),
+    "group-notify-sync4": ("group", "notify", "sync", 4, 1),
+    "group-notify-sync6": ("group", "notify", "sync", 6, 1),
+    "group-notify-sync8": ("group", "notify", "sync", 8, 1),
 }
 
 
@@ -128,10 +131,12 @@ end
 
 
 class Server:
-    def __init__(self, env: dict, workers: int = 2, threads: int = 4):
+    def __init__(
+        self, env: dict, worker_class: str = "gthread", workers: int = 2, threads: int = 8
+    ):
         self.port = free_port()
         self.env = env
-        self.workers, self.threads = workers, threads
+        self.worker_class, self.workers, self.threads = worker_class, workers, threads
 
     def __enter__(self):
         self.process = subprocess.Popen(
@@ -140,12 +145,14 @@ class Server:
                 "-m",
                 "gunicorn",
                 "ruleengine.wsgi",
+                "--config",
+                str(ROOT / "gunicorn.conf.py"),
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 str(self.workers),
                 "--worker-class",
-                "gthread",
+                self.worker_class,
                 "--threads",
                 str(self.threads),
                 "--log-level",
@@ -230,7 +237,7 @@ def main() -> int:
     parser.add_argument("--bench-dir", type=Path, default=DEFAULT_BENCH_DIR)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=10)
-    parser.add_argument("--configs", default="inline-query,group-query,group-notify")
+    parser.add_argument("--configs", default=",".join(CONFIGS))
     arguments = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
@@ -249,27 +256,31 @@ def main() -> int:
                 WRK_SCRIPT % {"inputs": arguments.bench_dir / "inputs_1000.jsonl", "token": token}
             )
             print(
-                f"evaluate, 50 rules, logging on, gunicorn 2 workers x 4 threads, "
+                f"evaluate, 50 rules, logging on, "
                 f"wrk {arguments.connections} connections x {arguments.duration}s"
             )
             print(
-                f"{'configuration':<14} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-                f"{'2xx':>8} {'errors':>7} {'log rows':>9}"
+                f"{'configuration':<18} {'gunicorn':<12} {'req/s':>7} {'p50 ms':>7} "
+                f"{'p99 ms':>7} {'2xx':>7} {'errors':>6} {'log rows':>9}"
             )
             for config in arguments.configs.split(","):
-                writer, cache = CONFIGS[config]
+                writer, cache, worker_class, workers, threads = CONFIGS[config]
                 env = django_env(
                     database_url, EXECUTION_LOG_WRITER=writer, CACHE_INVALIDATION=cache
                 )
                 before = log_rows(database_url)
-                with Server(env) as server:
+                with Server(env, worker_class, workers, threads) as server:
+                    # Warm-up, not measured: caches, compiled rulesets, connections.
+                    run_wrk(server.port, script, 3, arguments.connections)
+                    before = log_rows(database_url)
                     result = run_wrk(server.port, script, arguments.duration, arguments.connections)
                 rows = log_rows(database_url) - before
                 lost = result["ok"] - rows
                 failures += lost > 0
+                shape = f"{worker_class} {workers}x{threads}"
                 print(
-                    f"{config:<14} {result['rps']:>8.0f} {result['p50']:>8.2f} "
-                    f"{result['p99']:>8.2f} {result['ok']:>8} {result['errors']:>7} "
+                    f"{config:<18} {shape:<12} {result['rps']:>7.0f} {result['p50']:>7.2f} "
+                    f"{result['p99']:>7.2f} {result['ok']:>7} {result['errors']:>6} "
                     f"{rows:>9}{'  LOST ' + str(lost) if lost > 0 else ''}"
                 )
             env = django_env(database_url, EXECUTION_LOG_WRITER="group")

@@ -1,5 +1,6 @@
 """Writes to the execution log, and the evaluation of a stream of inputs (the CLI's replay)."""
 
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -12,6 +13,20 @@ from django.utils import timezone
 from executions.models import ExecutionLog
 
 LOG_BATCH_SIZE = 1000
+
+
+def execution_id_new() -> uuid.UUID:
+    """A time-ordered UUID (version 7 layout: 48-bit milliseconds, then random bits).
+
+    New rows land at the right edge of the (execution_id, timestamp) index instead of at random
+    places in it, and `random` (reseeded in every forked worker) is much cheaper than uuid4's
+    os.urandom on the evaluate path. Ids need to be unique, not secret.
+    """
+    milliseconds = time.time_ns() // 1_000_000
+    value = (milliseconds & 0xFFFF_FFFF_FFFF) << 80 | random.getrandbits(80)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return uuid.UUID(int=value)
 
 
 def execution_log_row(
@@ -32,7 +47,7 @@ def execution_log_row(
         "matched_rules": list(evaluation.matched_rules),
     }
     return ExecutionLog(
-        execution_id=uuid.uuid4(),
+        execution_id=execution_id_new(),
         timestamp=timezone.now(),
         tenant_id=tenant_id,
         ruleset_id=ruleset.get("ruleset_id"),
@@ -199,7 +214,7 @@ def execution_log_failure_row(
 ) -> ExecutionLog:
     """An unsaved log row for an evaluation that failed (its input was refused)."""
     return ExecutionLog(
-        execution_id=uuid.uuid4(),
+        execution_id=execution_id_new(),
         timestamp=timezone.now(),
         tenant_id=tenant_id,
         ruleset_id=ruleset.get("ruleset_id"),

@@ -171,9 +171,10 @@ def notifications_trusted() -> bool:
 def change_listener_start() -> None:
     """Start this process's listener if CACHE_INVALIDATION=notify (idempotent, fork-aware)."""
     global _listener, _listener_pid
-    if settings.CACHE_INVALIDATION != "notify":
+    # Called several times per request: the common case must cost next to nothing.
+    if _listener_pid == os.getpid() and _listener is not None:
         return
-    if _listener is not None and _listener_pid == os.getpid() and _listener.is_alive():
+    if settings.CACHE_INVALIDATION != "notify":
         return
     with _lock:
         if _listener is not None and _listener_pid == os.getpid() and _listener.is_alive():

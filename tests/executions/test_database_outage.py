@@ -56,6 +56,7 @@ class Outcome:
     status: int
     execution_id: str | None
     headers: dict
+    code: str = ""
 
 
 def load(server: AppServer, token: str, clients: int, seconds: float) -> list[Outcome]:
@@ -82,6 +83,7 @@ def load(server: AppServer, token: str, clients: int, seconds: float) -> list[Ou
                 status,
                 body.get("execution_id") if status == 200 else None,
                 headers,
+                body["error"]["code"] if isinstance(body, dict) and "error" in body else "",
             )
             with lock:
                 outcomes.append(outcome)
@@ -125,7 +127,8 @@ def test_a_database_outage_never_loses_a_2xx_log_and_recovers_by_itself(cluster)
     print(
         f"\noutage of 3s under 4 clients for 20s: {len(outcomes)} requests, {len(ok)} 2xx "
         f"({len(waited)} waited through the outage, longest {max(o.seconds for o in ok):.2f}s), "
-        f"{len(unavailable)} 503, {len(other)} other"
+        f"slowest answer {max(o.seconds for o in outcomes):.2f}s, "
+        f"{len(unavailable)} 503 {sorted({o.code for o in unavailable})}, {len(other)} other"
     )
     assert other == [], [(o.status, o.seconds) for o in other[:5]]
     assert all(o.headers.get("Retry-After") for o in unavailable)
@@ -140,7 +143,8 @@ def test_a_database_outage_never_loses_a_2xx_log_and_recovers_by_itself(cluster)
     assert result["health_down"][0] == 503
     assert result["health_down"][1]["error"]["code"] == "database_unavailable"
     assert result["health_up"] == 200
-    assert waited, "no request was in flight during the outage"
+    # The outage really hit requests: some waited through it, or gave up with a 503.
+    assert waited or unavailable, "no request was in flight during the outage"
 
 
 def test_sigterm_under_load_finishes_in_flight_requests_and_flushes_the_log(cluster):

@@ -27,7 +27,7 @@ def nodes(transactional_db):
         for role in (Role.VIEWER, Role.AUTHOR, Role.APPROVER, Role.ADMIN)
     }
     url = database_url_of(connection.settings_dict)
-    with AppServer(url, workers=1, threads=4) as node_a, AppServer(url, workers=1, threads=4) as b:
+    with AppServer(url, workers=2) as node_a, AppServer(url, workers=2) as b:
         yield node_a, b, tokens
 
 

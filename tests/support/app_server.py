@@ -38,8 +38,8 @@ class AppServer:
         self,
         database_url: str,
         *,
-        workers: int = 2,
-        threads: int = 8,
+        workers: int = 4,
+        threads: int = 1,
         graceful_timeout: int = 20,
         env: dict | None = None,
     ):
