@@ -37,7 +37,10 @@ def _plain_http_cookies(settings):
 @pytest.fixture(scope="session")
 def chromium():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
+        message = f"browser tests need Chromium at {CHROMIUM} (make test installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # in CI a missing browser is a broken build, not a skip
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -63,10 +66,21 @@ def screenshot():
 def signed_in(chromium, live_server):
     """signed_in(username) -> a page of a new browser context, logged in through the form."""
     contexts = []
+    # Every page must work under the production Content-Security-Policy (no inline scripts):
+    # the browser reports each violation on the console, and any one fails the test.
+    violations: list[str] = []
 
     def sign_in(username: str, password: str = PASSWORD):
         context = chromium.new_context(viewport={"width": 1440, "height": 900})
         context.set_default_timeout(15_000)
+        context.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{live_server.url}/admin/login/?next=/admin/")
@@ -79,3 +93,4 @@ def signed_in(chromium, live_server):
     yield sign_in
     for context in contexts:
         context.close()
+    assert violations == [], violations
