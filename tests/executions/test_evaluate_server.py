@@ -31,7 +31,9 @@ def served(transactional_db):
     demo_seed(password="pw-for-tests-2026")
     tenant = Tenant.objects.get(slug="demo")
     _, token = api_client_create(tenant=tenant, name="load", role=Role.VIEWER)
-    with AppServer(database_url_of(connection.settings_dict)) as server:
+    # Multi-threaded (gthread): concurrent requests of one process share group commits, the
+    # demanding case for "a 2xx means the row is committed".
+    with AppServer(database_url_of(connection.settings_dict), workers=2, threads=8) as server:
         yield server, token
 
 
