@@ -276,25 +276,27 @@ def test_batch_over_the_limit_is_refused(api, settings):
     assert ExecutionLog.objects.count() == 0
 
 
-def test_evaluate_is_rate_limited_per_client(api, settings):
+def test_evaluate_is_rate_limited_per_client(api, monkeypatch):
     from django.core.cache import cache
 
-    cache.clear()
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"evaluate": "2/min"},
-    }
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import ScopedRateThrottle
+    from executions.api.evaluate import EvaluateThrottle
 
-    ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    # DRF reads the rates into a class attribute at import; set this throttle's own for the test
+    # (monkeypatch restores it, so other throttles keep the configured rates).
+    monkeypatch.setattr(EvaluateThrottle, "THROTTLE_RATES", {"evaluate": "2/min"})
+    cache.clear()
     try:
         assert evaluate(api, {"data": APPROVED_INPUT}).status_code == 200
         assert evaluate(api, {"data": APPROVED_INPUT}).status_code == 200
         limited = evaluate(api, {"data": APPROVED_INPUT})
         assert limited.status_code == 429
         assert limited.json()["error"]["code"] == "throttled"
-        assert "Retry-After" in limited
+        assert 0 < int(limited["Retry-After"]) <= 60
+        demo = Tenant.objects.get(slug="demo")
+        _, other_token = api_client_create(tenant=demo, name="other-app", role=Role.VIEWER)
+        other = APIClient()
+        other.credentials(HTTP_AUTHORIZATION=f"Token {other_token}")
+        assert evaluate(other, {"data": APPROVED_INPUT}).status_code == 200  # per client
     finally:
         cache.clear()
 
