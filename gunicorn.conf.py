@@ -7,14 +7,18 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# Sync workers, several per core: measured on 2 cores (benchmarks/api.py), 6 sync workers serve
-# the evaluate path faster and with a far tighter p99 than 2 gthread workers x 8 threads, whose
-# event loop and thread hand-offs cost more CPU per request than they save. Each worker still has
-# its own log writer thread; PostgreSQL groups the concurrent commits of the workers.
+# Sync workers, two per core: measured on 2 cores (benchmarks/api.py), 4 sync workers serve the
+# evaluate path faster and with a tighter p99 than 6 sync workers or 2 gthread workers x 8
+# threads, whose event loop and thread hand-offs cost more CPU per request than they save.
+# PostgreSQL groups the concurrent commits of the workers itself.
 # GUNICORN_THREADS > 1 switches to gthread (for slow clients without a buffering proxy).
-workers = int(os.environ.get("GUNICORN_WORKERS", str(multiprocessing.cpu_count() * 2 + 2)))
+workers = int(os.environ.get("GUNICORN_WORKERS", str(multiprocessing.cpu_count() * 2)))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
+# A sync worker serves one request at a time: its request thread writes the log row itself
+# (EXECUTION_LOG_WRITER=direct) instead of handing it to a group-commit thread.
+if worker_class == "sync":
+    os.environ.setdefault("EXECUTION_LOG_WRITER", "direct")
 # On SIGTERM: stop accepting, finish in-flight requests, flush the log writer, exit.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

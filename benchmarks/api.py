@@ -37,6 +37,8 @@ CONFIGS = {
     "group-query": ("group", "query", "gthread", 2, 8),
     "group-notify": ("group", "notify", "gthread", 2, 8),
     "group-notify-sync4": ("group", "notify", "sync", 4, 1),
+    "direct-notify-sync4": ("direct", "notify", "sync", 4, 1),
+    "direct-notify-sync6": ("direct", "notify", "sync", 6, 1),
     "group-notify-sync6": ("group", "notify", "sync", 6, 1),
     "group-notify-sync8": ("group", "notify", "sync", 8, 1),
 }

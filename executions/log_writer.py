@@ -60,6 +60,73 @@ class LogTicket:
             return True
 
 
+def rows_write(connection, table: str, rows: list[tuple], *, idempotent: bool) -> None:
+    """Insert `rows` in one transaction: COPY, or INSERT ... ON CONFLICT DO NOTHING when a
+    previous attempt may have committed them already."""
+    columns = ", ".join(COLUMNS)
+    with connection.cursor() as cursor:
+        if idempotent:
+            placeholders = ", ".join(["%s"] * len(COLUMNS))
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+                "ON CONFLICT (execution_id, timestamp) DO NOTHING",
+                rows,
+            )
+        else:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    connection.commit()
+
+
+class DirectLogWriter:
+    """The request's own thread commits its rows on the process's log connection.
+
+    For single-threaded (sync) workers: one request at a time per process, so there is nothing
+    to group, and handing the rows to a thread only adds two context switches. Outages are
+    handled as by the group writer: retry on a fresh connection until the request's deadline.
+    """
+
+    def __init__(self, connect_kwargs: dict, table: str):
+        self.connect_kwargs = connect_kwargs
+        self.table = table
+        self.connection: psycopg.Connection | None = None
+        self.lock = threading.Lock()
+        self.failures = 0
+
+    def commit(self, rows: list[tuple], deadline: float) -> bool:
+        """True once committed; False if the deadline passed first. Raises psycopg.Error when
+        the database refuses the rows themselves."""
+        ambiguous = False
+        with self.lock:
+            while True:
+                try:
+                    if self.connection is None or self.connection.closed:
+                        self.connection = psycopg.connect(
+                            **self.connect_kwargs, autocommit=False, connect_timeout=2
+                        )
+                    rows_write(self.connection, self.table, rows, idempotent=ambiguous)
+                    if self.failures:
+                        log.info("execution log writes recovered after %d failures", self.failures)
+                        self.failures = 0
+                    return True
+                except psycopg.OperationalError as error:
+                    ambiguous = True  # the COMMIT may have reached the server
+                    self.failures += 1
+                    if self.failures == 1 or self.failures % 50 == 0:
+                        log.warning("execution log write failed, retrying: %s", error)
+                    with contextlib.suppress(Exception):
+                        self.connection.close()
+                    self.connection = None
+                    if time.monotonic() + RETRY_SECONDS >= deadline:
+                        return False
+                    time.sleep(RETRY_SECONDS)
+                except psycopg.Error:
+                    with contextlib.suppress(psycopg.Error):
+                        self.connection.rollback()
+                    raise
+
+
 class GroupCommitLogWriter(threading.Thread):
     def __init__(self, connect_kwargs: dict, table: str):
         super().__init__(name="execution-log-writer", daemon=True)
@@ -133,22 +200,12 @@ class GroupCommitLogWriter(threading.Thread):
             return
 
     def _write(self, batch: list[LogTicket], *, idempotent: bool) -> None:
-        connection = self.connection
-        columns = ", ".join(COLUMNS)
-        with connection.cursor() as cursor:
-            if idempotent:
-                placeholders = ", ".join(["%s"] * len(COLUMNS))
-                cursor.executemany(
-                    f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders}) "
-                    "ON CONFLICT (execution_id, timestamp) DO NOTHING",
-                    [row for ticket in batch for row in ticket.rows],
-                )
-            else:
-                with cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy:
-                    for ticket in batch:
-                        for row in ticket.rows:
-                            copy.write_row(row)
-        connection.commit()
+        rows_write(
+            self.connection,
+            self.table,
+            [row for ticket in batch for row in ticket.rows],
+            idempotent=idempotent,
+        )
 
     def _write_one_by_one(self, batch: list[LogTicket]) -> None:
         for ticket in batch:
@@ -206,6 +263,24 @@ def log_writer() -> GroupCommitLogWriter:
             _writer.start()
             _writer_pid = os.getpid()
         return _writer
+
+
+_direct: DirectLogWriter | None = None
+_direct_pid: int | None = None
+
+
+def direct_log_writer() -> DirectLogWriter:
+    """This process's direct writer (EXECUTION_LOG_WRITER=direct)."""
+    global _direct, _direct_pid
+    if _direct is None or _direct_pid != os.getpid():
+        alias = router.db_for_write(ExecutionLog)
+        connection = connections[alias]
+        _direct = DirectLogWriter(
+            psycopg_connect_kwargs(connection.settings_dict),
+            connection.ops.quote_name(ExecutionLog._meta.db_table),
+        )
+        _direct_pid = os.getpid()
+    return _direct
 
 
 def log_writer_stop(timeout: float = 10.0) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import orjson
+from django.conf import settings
 from django.db import connections, router
 from django.utils import timezone
 
@@ -246,16 +247,29 @@ def execution_log_values(row: ExecutionLog) -> tuple:
 def execution_logs_commit(rows: list[ExecutionLog], *, deadline: float) -> None:
     """Make `rows` durable before `deadline` (time.monotonic()), or raise LogUnavailable.
 
-    With EXECUTION_LOG_WRITER=group the rows join the process's group commit; otherwise they
-    are inserted here, on the request's own connection.
+    EXECUTION_LOG_WRITER=group: the rows join the process's group commit (threaded workers);
+    direct: this thread writes them on the process's log connection (sync workers); inline:
+    they are inserted on the request's own Django connection (SQLite, the test server).
     """
+    import psycopg
     from django.db import DatabaseError
 
-    from executions.log_writer import group_commit_enabled, log_writer
+    from executions.log_writer import direct_log_writer, log_writer
 
     if not rows:
         return
-    if not group_commit_enabled():
+    mode = settings.EXECUTION_LOG_WRITER
+    if mode == "direct":
+        try:
+            committed = direct_log_writer().commit(
+                [execution_log_values(row) for row in rows], deadline
+            )
+        except psycopg.Error as error:
+            raise LogRefused(str(error)) from error
+        if not committed:
+            raise LogUnavailable("the execution log did not commit within the budget")
+        return
+    if mode != "group":
         try:
             execution_logs_write(rows)
         except DatabaseError as error:

@@ -67,6 +67,12 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The evaluate endpoints' own stack (ruleengine/wsgi.py): token-authenticated JSON only.
+EVALUATE_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "ruleengine.middleware.StaticCSPMiddleware",
+]
+
 AUTHENTICATION_BACKENDS = [
     # First: refuses logins from locked-out users and addresses before checking passwords.
     "axes.backends.AxesStandaloneBackend",

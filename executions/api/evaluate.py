@@ -228,6 +228,17 @@ def _commit_or_503(rows, started: float) -> None:
         ) from error
 
 
+class JsonOnlyView(APIView):
+    """An API view that renders only JSON: content negotiation has nothing to choose."""
+
+    renderer_classes = [OrjsonRenderer]
+    parser_classes = [OrjsonParser]
+
+    def perform_content_negotiation(self, request, force=False):
+        renderer = self.renderer_classes[0]()
+        return renderer, renderer.media_type
+
+
 class EvaluateThrottle(ScopedRateThrottle):
     """Per client (user) rate limit: EVALUATE_RATE_LIMIT, counted in fixed windows.
 
@@ -260,12 +271,9 @@ class EvaluateThrottle(ScopedRateThrottle):
         return max(0.0, self.window_end - self.now)
 
 
-class EvaluateView(APIView):
+class EvaluateView(JsonOnlyView):
     throttle_classes = [EvaluateThrottle]
     throttle_scope = "evaluate"
-    # JSON only: no browsable-API rendering or form parsing on the hot path.
-    renderer_classes = [OrjsonRenderer]
-    parser_classes = [OrjsonParser]
 
     @extend_schema(
         operation_id="evaluate",
@@ -329,11 +337,9 @@ def _identity(identity: dict) -> dict:
     return {"id": identity["ruleset_id"], "name": identity["name"], "version": identity["version"]}
 
 
-class EvaluateBatchView(APIView):
+class EvaluateBatchView(JsonOnlyView):
     throttle_classes = [EvaluateThrottle]
     throttle_scope = "evaluate"
-    renderer_classes = [OrjsonRenderer]
-    parser_classes = [OrjsonParser]
 
     @extend_schema(
         operation_id="evaluate_batch",

@@ -98,13 +98,18 @@ def load(server: AppServer, token: str, clients: int, seconds: float) -> list[Ou
     return outcomes
 
 
-def test_a_database_outage_never_loses_a_2xx_log_and_recovers_by_itself(cluster):
-    # A multi-threaded server (gthread), as the issue asks; the SIGTERM test below runs the
-    # production default, sync workers.
+@pytest.mark.parametrize(
+    ("workers", "threads"),
+    [(2, 8), (4, 1)],
+    ids=["gthread-group-commit", "sync-direct-write"],
+)
+def test_a_database_outage_never_loses_a_2xx_log_and_recovers_by_itself(cluster, workers, threads):
+    # A multi-threaded server (gthread, group commit), as the issue asks, and the production
+    # default (sync workers, each request writing its own row).
     server = AppServer(
         cluster.url,
-        workers=2,
-        threads=8,
+        workers=workers,
+        threads=threads,
         env={"EVALUATE_LOG_BUDGET_SECONDS": str(BUDGET_SECONDS)},
     )
     with server:
@@ -132,7 +137,8 @@ def test_a_database_outage_never_loses_a_2xx_log_and_recovers_by_itself(cluster)
     other = [o for o in outcomes if o.status not in (200, 503)]
     waited = [o for o in ok if o.seconds > 1.0]
     print(
-        f"\noutage of 3s under 4 clients for 20s: {len(outcomes)} requests, {len(ok)} 2xx "
+        f"\n{workers}x{threads} outage of 3s, 4 clients, 20s: {len(outcomes)} requests, "
+        f"{len(ok)} 2xx "
         f"({len(waited)} waited through the outage, longest {max(o.seconds for o in ok):.2f}s), "
         f"slowest answer {max(o.seconds for o in outcomes):.2f}s, "
         f"{len(unavailable)} 503 {sorted({o.code for o in unavailable})}, {len(other)} other"

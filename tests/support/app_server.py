@@ -59,7 +59,9 @@ class AppServer:
             "SECURE_SSL_REDIRECT": "false",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "STATIC_MANIFEST": "false",
-            "EXECUTION_LOG_WRITER": "group",
+            # As gunicorn.conf.py chooses for production: group commit for threaded workers,
+            # the request's own thread for sync workers.
+            "EXECUTION_LOG_WRITER": "group" if self.threads > 1 else "direct",
             "CACHE_INVALIDATION": "notify",
             "EVALUATE_RATE_LIMIT": "1000000/s",
             "LOG_LEVEL": "WARNING",
