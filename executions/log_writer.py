@@ -25,7 +25,6 @@ import time
 from collections import deque
 
 import psycopg
-from django.conf import settings
 from django.db import connections, router
 
 from executions.models import ExecutionLog
@@ -296,7 +295,3 @@ def log_writer_stop(timeout: float = 10.0) -> bool:
 
 
 atexit.register(log_writer_stop)
-
-
-def group_commit_enabled() -> bool:
-    return settings.EXECUTION_LOG_WRITER == "group"
