@@ -15,10 +15,9 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", str(multiprocessing.cpu_count() * 2)))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
-# A sync worker serves one request at a time: its request thread writes the log row itself
-# (EXECUTION_LOG_WRITER=direct) instead of handing it to a group-commit thread.
-if worker_class == "sync":
-    os.environ.setdefault("EXECUTION_LOG_WRITER", "direct")
+# Tells settings.py how many threads serve requests in a worker, so that on PostgreSQL the
+# default EXECUTION_LOG_WRITER is "direct" for sync workers and "group" for threaded ones.
+os.environ["RULEENGINE_WORKER_THREADS"] = str(threads)
 # On SIGTERM: stop accepting, finish in-flight requests, flush the log writer, exit.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

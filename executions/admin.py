@@ -23,31 +23,14 @@ from django.utils.html import format_html
 
 from executions import admin_views
 from executions.models import ExecutionLog
-from rules.choices import ROLE_CAPABILITIES, Capability, Role
+from rules.choices import Capability
 from rules.models import Pattern, Ruleset, TenantQuerySet
-from rules.selectors import caller_tenant_roles
+from rules.selectors import caller_capabilities, caller_tenant_ids
 
 
 def log_tenant_ids(user) -> list[int] | None:
-    """Tenants whose logs `user` may read (None: all, for superusers), from the API's role map.
-
-    A list of ids rather than a membership subquery, so PostgreSQL walks the (tenant, timestamp)
-    index in order for one tenant instead of sorting every row of a joined result.
-    """
-    if user.is_active and user.is_superuser:
-        return None
-    return [
-        r.tenant.pk for r in caller_tenant_roles(user).values() if Capability.VIEW in r.capabilities
-    ]
-
-
-def log_capabilities(user, tenant_id) -> frozenset[str]:
-    if user.is_active and user.is_superuser:
-        return ROLE_CAPABILITIES[Role.ADMIN]
-    for tenant_role in caller_tenant_roles(user).values():
-        if tenant_role.tenant.pk == tenant_id:
-            return tenant_role.capabilities
-    return frozenset()
+    """Tenants whose logs `user` may read (None: all, for superusers)."""
+    return caller_tenant_ids(user, Capability.VIEW)
 
 
 class ExecutionLogListQuerySet(TenantQuerySet):
@@ -297,7 +280,7 @@ class ExecutionLogAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         if obj is None:
             return self.has_module_permission(request)
-        return Capability.VIEW in log_capabilities(request.user, obj.tenant_id)
+        return Capability.VIEW in caller_capabilities(request.user, obj.tenant_id)
 
     def has_add_permission(self, request):
         return False
@@ -313,7 +296,8 @@ class ExecutionLogAdmin(admin.ModelAdmin):
         context = {
             "save_test_case_url": (
                 reverse("admin:executions_executionlog_save_test_case", args=[log.pk])
-                if log.success and Capability.EDIT in log_capabilities(request.user, log.tenant_id)
+                if log.success
+                and Capability.EDIT in caller_capabilities(request.user, log.tenant_id)
                 else None
             ),
             **(extra_context or {}),

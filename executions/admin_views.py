@@ -32,11 +32,11 @@ from executions.services import (
     execution_logs_write,
 )
 from executions.stats import execution_stats, execution_stats_summary
-from rules.admin import CHECK_LABELS, shown_value, tenant_capabilities
+from rules.admin import CHECK_LABELS, shown_value
 from rules.choices import Capability, RulesetStatus
 from rules.engine import RulesetCompileError
 from rules.models import Rule, Ruleset, Tenant
-from rules.selectors import caller_tenant_roles
+from rules.selectors import caller_capabilities, caller_tenant_ids
 from rules.services import test_cases
 from rules.services.errors import RulesetInvalid, ServiceError, problem_text
 from rules.services.specs import ruleset_compile
@@ -51,15 +51,6 @@ REASONS = {
     "regex_timeout": "regular expression timed out",
     "input_too_long": "input too long for a regular expression",
 }
-
-
-def _viewable_tenant_ids(user) -> list[int] | None:
-    """Tenants whose logs and rulesets `user` may read; None for a superuser (all)."""
-    if user.is_active and user.is_superuser:
-        return None
-    return [
-        r.tenant.pk for r in caller_tenant_roles(user).values() if Capability.VIEW in r.capabilities
-    ]
 
 
 class AdminPageView(View):
@@ -255,7 +246,7 @@ class RulesetTryItView(AdminPageView):
         )
         if self.ruleset is None:
             raise Http404
-        self.may_edit = Capability.EDIT in tenant_capabilities(request.user, self.ruleset.tenant_id)
+        self.may_edit = Capability.EDIT in caller_capabilities(request.user, self.ruleset.tenant_id)
         return super().dispatch(request, ruleset_id)
 
     def get(self, request, ruleset_id):
@@ -386,7 +377,7 @@ class ExecutionLogTestCaseView(AdminPageView):
     template_name = "executions/log_test_case.html"
 
     def dispatch(self, request, object_id):
-        tenant_ids = _viewable_tenant_ids(request.user)
+        tenant_ids = caller_tenant_ids(request.user, Capability.VIEW)
         logs = ExecutionLog.objects.all()
         if tenant_ids is not None:
             logs = logs.filter(tenant_id__in=tenant_ids)
@@ -396,7 +387,7 @@ class ExecutionLogTestCaseView(AdminPageView):
             self.log = None
         if self.log is None:
             raise Http404  # missing and another tenant's log answer alike
-        if Capability.EDIT not in tenant_capabilities(request.user, self.log.tenant_id):
+        if Capability.EDIT not in caller_capabilities(request.user, self.log.tenant_id):
             raise PermissionDenied
         self.drafts = drafts_of(self.log.ruleset_name, self.log.tenant_id)
         return super().dispatch(request, object_id)
@@ -723,7 +714,7 @@ class ExecutionsDashboardView(AdminPageView):
     template_name = "executions/dashboard.html"
 
     def get(self, request):
-        tenant_ids = _viewable_tenant_ids(request.user)
+        tenant_ids = caller_tenant_ids(request.user, Capability.VIEW)
         tenants = Tenant.objects.order_by("slug")
         if tenant_ids is not None:
             if not tenant_ids:

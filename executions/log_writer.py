@@ -33,6 +33,9 @@ from ruleengine.database import psycopg_connect_kwargs
 log = logging.getLogger(__name__)
 
 MAX_BATCH_ROWS = 2000
+# Fail fast on an unreachable server, and give up on a connection whose server vanished without
+# closing it (a failover) in seconds instead of the kernel's ~15 minutes.
+CONNECT_OPTIONS = {"connect_timeout": 2, "tcp_user_timeout": 10_000}
 RETRY_SECONDS = 0.1
 COLUMNS = [field.column for field in ExecutionLog._meta.concrete_fields]
 
@@ -102,7 +105,7 @@ class DirectLogWriter:
                 try:
                     if self.connection is None or self.connection.closed:
                         self.connection = psycopg.connect(
-                            **self.connect_kwargs, autocommit=False, connect_timeout=2
+                            **self.connect_kwargs, autocommit=False, **CONNECT_OPTIONS
                         )
                     rows_write(self.connection, self.table, rows, idempotent=ambiguous)
                     if self.failures:
@@ -169,7 +172,7 @@ class GroupCommitLogWriter(threading.Thread):
             try:
                 if self.connection is None or self.connection.closed:
                     self.connection = psycopg.connect(
-                        **self.connect_kwargs, autocommit=False, connect_timeout=2
+                        **self.connect_kwargs, autocommit=False, **CONNECT_OPTIONS
                     )
                 self._write(batch, idempotent=ambiguous)
             except psycopg.OperationalError as error:
@@ -186,7 +189,15 @@ class GroupCommitLogWriter(threading.Thread):
                 # only the bad row's request fails.
                 log.exception("execution log batch refused; writing its rows one by one")
                 self._rollback()
-                self._write_one_by_one(batch)
+                try:
+                    self._write_one_by_one(batch)
+                except psycopg.OperationalError:
+                    # The connection broke meanwhile: what is not done yet goes round again.
+                    ambiguous = True
+                    self._close()
+                    batch = [ticket for ticket in batch if not ticket.done.is_set()]
+                    time.sleep(RETRY_SECONDS)
+                    continue
                 return
             for ticket in batch:
                 with ticket._lock:
@@ -210,6 +221,8 @@ class GroupCommitLogWriter(threading.Thread):
         for ticket in batch:
             try:
                 self._write([ticket], idempotent=True)
+            except psycopg.OperationalError:
+                raise  # an outage, not a refusal: the caller retries
             except psycopg.Error as error:
                 log.error("execution log rows %s refused: %s", ticket.rows[0][0], error)
                 self._rollback()

@@ -276,9 +276,9 @@ def execution_logs_commit(rows: list[ExecutionLog], *, deadline: float) -> None:
             raise LogUnavailable(str(error)) from error
         return
     ticket = log_writer().submit([execution_log_values(row) for row in rows])
-    if ticket.done.wait(max(0.0, deadline - time.monotonic())):
-        if ticket.refused:
-            raise LogRefused("the database refused the execution log rows")
-        return
+    ticket.done.wait(max(0.0, deadline - time.monotonic()))
     if ticket.abandon():
         raise LogUnavailable("the execution log did not commit within the budget")
+    # Done (possibly just after the deadline): committed, or refused by the database.
+    if ticket.refused:
+        raise LogRefused("the database refused the execution log rows")

@@ -285,10 +285,21 @@ EVALUATE_BATCH_LIMIT = env.int("EVALUATE_BATCH_LIMIT", default=1000)
 # before it answers 503 with Retry-After; a 2xx always means the row is committed.
 EVALUATE_LOG_BUDGET_SECONDS = env.float("EVALUATE_LOG_BUDGET_SECONDS", default=5.0)
 # "group": a writer thread per process commits the rows of concurrent requests together (COPY);
-# "inline": each request inserts its own row (SQLite, the single-session TimescaleDB test server).
+# "inline": each request inserts its own row on its Django connection (SQLite, the
+# single-session TimescaleDB test server).
 _database_vendor_is_postgresql = "postgresql" in DATABASES["default"]["ENGINE"]
+# "direct": the request's own thread commits on a per-process log connection (single-threaded
+# sync workers: gunicorn.conf.py sets RULEENGINE_WORKER_THREADS=1).
+_worker_threads = env.int("RULEENGINE_WORKER_THREADS", default=0)
 EXECUTION_LOG_WRITER = env.str(
-    "EXECUTION_LOG_WRITER", default="group" if _database_vendor_is_postgresql else "inline"
+    "EXECUTION_LOG_WRITER",
+    default=(
+        "inline"
+        if not _database_vendor_is_postgresql
+        else "direct"
+        if _worker_threads == 1
+        else "group"
+    ),
 )
 # "notify": caches of API tokens and active versions are trusted until PostgreSQL LISTEN/NOTIFY
 # reports a change (every node sees a commit within milliseconds); "query": every request checks

@@ -31,10 +31,8 @@ from rules.admin_forms import (
 )
 from rules.change_notifications import change_record
 from rules.choices import (
-    ROLE_CAPABILITIES,
     TRANSITIONS,
     Capability,
-    Role,
     RulesetStatus,
 )
 from rules.models import (
@@ -49,6 +47,7 @@ from rules.models import (
     RulesetTestCase,
     Tenant,
 )
+from rules.selectors import caller_capabilities as tenant_capabilities
 from rules.selectors import caller_tenant_roles
 from rules.services import api_clients, editing, lifecycle, tenancy, test_cases
 from rules.services.errors import RulesetInvalid, ServiceError, problem_text
@@ -69,16 +68,6 @@ TRANSITION_LABELS = {
 # Fields every revision touches; a diff that lists them says nothing.
 HISTORY_NOISE_FIELDS = ("updated_at", "updated_by", "created_at")
 PART_HISTORY_NOISE_FIELDS = (*HISTORY_NOISE_FIELDS, "version", "position")
-
-
-def tenant_capabilities(user, tenant_id) -> frozenset[str]:
-    """What `user` may do in a tenant, from the cached role map the API uses too."""
-    if user.is_active and user.is_superuser:
-        return ROLE_CAPABILITIES[Role.ADMIN]
-    for tenant_role in caller_tenant_roles(user).values():
-        if tenant_role.tenant.pk == tenant_id:
-            return tenant_role.capabilities
-    return frozenset()
 
 
 def capability_anywhere(user, capability: str) -> bool:
@@ -543,19 +532,10 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
                     )
 
     def _catalog_links_save(self, request, rule, condition_ids) -> None:
-        wanted = [int(pk) for pk in condition_ids]
-        existing = {link.condition_id: link for link in rule.condition_links.all()}
-        for condition_id, link in existing.items():
-            if condition_id not in wanted:
-                editing.ruleset_part_delete(part=link, actor=request.user)
-        for position, condition_id in enumerate(wanted):
-            link = existing.get(condition_id)
-            if link is None:
-                link = RuleCondition(rule=rule, condition_id=condition_id, position=position)
-            elif link.position == position:
-                continue
-            link.position = position
-            editing.ruleset_part_save(part=link, actor=request.user)
+        wanted = {int(pk) for pk in condition_ids}
+        by_id = {c.pk: c for c in Condition.objects.filter(pk__in=wanted)}
+        conditions = [by_id[int(pk)] for pk in condition_ids if int(pk) in by_id]
+        editing.rule_catalog_conditions_set(rule=rule, conditions=conditions, actor=request.user)
 
     def delete_model(self, request, obj):
         editing.ruleset_delete(ruleset=obj, actor=request.user)

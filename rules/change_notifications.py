@@ -127,6 +127,9 @@ class ChangeListener(threading.Thread):
             **self.connect_kwargs,
             autocommit=True,
             connect_timeout=2,
+            # A server that vanished without closing the connection (a failover) is noticed in
+            # seconds, not after the kernel's ~15 minutes of retransmissions.
+            tcp_user_timeout=10_000,
             keepalives=1,
             keepalives_idle=5,
             keepalives_interval=2,

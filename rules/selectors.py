@@ -78,3 +78,24 @@ def caller_tenant_roles(user) -> dict[str, TenantRole]:
             }
         _roles_cache.put(key, roles, generation)
     return roles
+
+
+def caller_capabilities(user, tenant_id: int) -> frozenset[str]:
+    """What `user` may do in the tenant `tenant_id` (superusers: everything)."""
+    if user.is_active and user.is_superuser:
+        return ROLE_CAPABILITIES[Role.ADMIN]
+    for tenant_role in caller_tenant_roles(user).values():
+        if tenant_role.tenant.pk == tenant_id:
+            return tenant_role.capabilities
+    return frozenset()
+
+
+def caller_tenant_ids(user, capability: str) -> list[int] | None:
+    """Ids of the tenants where `user` has `capability`; None for a superuser (all of them).
+
+    A list of ids rather than a membership subquery, so PostgreSQL can walk a (tenant, time)
+    index in order instead of sorting a joined result.
+    """
+    if user.is_active and user.is_superuser:
+        return None
+    return [r.tenant.pk for r in caller_tenant_roles(user).values() if capability in r.capabilities]

@@ -48,7 +48,7 @@ from rules.api.serializers import (
     TestRunReportSerializer,
 )
 from rules.choices import Capability
-from rules.models import Action, Condition, Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+from rules.models import Action, Condition, Pattern, Rule, Ruleset, RulesetTestCase
 from rules.services import editing, lifecycle, test_cases, transfer
 from rules.services.errors import RulesetInvalid
 
@@ -67,20 +67,6 @@ def validation_errors_as_400():
         else:
             detail = {api_settings.NON_FIELD_ERRORS_KEY: error.messages}
         raise serializers.ValidationError(detail) from error
-
-
-def rule_catalog_conditions_set(*, rule: Rule, conditions: list[Condition], actor) -> None:
-    """Make the rule's catalog links exactly `conditions`, in order, through the part services."""
-    links = {link.condition_id: link for link in RuleCondition.objects.filter(rule=rule)}
-    wanted = [condition.pk for condition in conditions]
-    for condition_pk, link in links.items():
-        if condition_pk not in wanted:
-            editing.ruleset_part_delete(part=link, actor=actor)
-    for position, condition in enumerate(conditions):
-        link = links.get(condition.pk) or RuleCondition(rule=rule, condition=condition)
-        if link.pk is None or link.position != position:
-            link.position = position
-            editing.ruleset_part_save(part=link, actor=actor)
 
 
 class ManagePagination(PageNumberPagination):
@@ -420,7 +406,7 @@ class RuleViewSet(TenantScopedViewSet):
         with validation_errors_as_400():
             editing.ruleset_part_save(part=rule, actor=self.request.user)
             if conditions is not None:
-                rule_catalog_conditions_set(
+                editing.rule_catalog_conditions_set(
                     rule=rule, conditions=conditions, actor=self.request.user
                 )
         serializer.instance = self.get_queryset().get(pk=rule.pk)

@@ -5,6 +5,7 @@ checks the actor's role, records history with the actor, and bumps the ruleset's
 caches of compiled rulesets see the change.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -115,6 +116,7 @@ def ruleset_part_save(*, part, actor):
     )
     capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
     ruleset_editable_check(ruleset)
+    _same_tenant_check(part, ruleset)
     if isinstance(part, Rule) and part.pk:
         part.version = (Rule.objects.values_list("version", flat=True).get(pk=part.pk) or 0) + 1
     part.full_clean()
@@ -122,6 +124,38 @@ def ruleset_part_save(*, part, actor):
     part.save()
     _ruleset_touch(ruleset.pk, actor)
     return part
+
+
+def _same_tenant_check(part, ruleset: Ruleset) -> None:
+    """A part may only link catalog entries of its own ruleset's tenant."""
+    entry = None
+    if isinstance(part, RuleCondition):
+        entry = part.condition
+    elif isinstance(part, Pattern) and part.action_id:
+        entry = part.action
+    if entry is not None and entry.tenant_id != ruleset.tenant_id:
+        raise ValidationError(
+            {
+                "condition" if isinstance(part, RuleCondition) else "action": [
+                    f"{entry} belongs to another tenant than {ruleset.name} {ruleset.version}."
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def rule_catalog_conditions_set(*, rule: Rule, conditions: list, actor) -> None:
+    """Make the rule's catalog links exactly `conditions`, in this order (delete, add, reorder)."""
+    links = {link.condition_id: link for link in RuleCondition.objects.filter(rule=rule)}
+    wanted = [condition.pk for condition in conditions]
+    for condition_pk, link in links.items():
+        if condition_pk not in wanted:
+            ruleset_part_delete(part=link, actor=actor)
+    for position, condition in enumerate(conditions):
+        link = links.get(condition.pk) or RuleCondition(rule=rule, condition=condition)
+        if link.pk is None or link.position != position:
+            link.position = position
+            ruleset_part_save(part=link, actor=actor)
 
 
 @transaction.atomic

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Subquery
 
 from rules.change_notifications import ProcessCache, caches_generation, change_listener_start
 from rules.choices import RulesetStatus
 from rules.engine import CompiledRuleset, RulesetCompileError, compile_ruleset
-from rules.models import Ruleset
+from rules.models import Ruleset, identifier_validator, version_validator
 from rules.services.errors import RulesetInvalid, ServiceError
 from rules.services.snapshots import snapshot_name
 from rules.services.specs import ruleset_spec
@@ -67,6 +68,18 @@ def active_compiled_ruleset(
         return _from_database(tenant, name, version, any_status)
     if name is None:
         raise RulesetNotFound("name the ruleset: defaults are not published as snapshots")
+    # Names become paths and object keys: only well-formed ones (no "..", no "/").
+    try:
+        identifier_validator(name)
+        if version:
+            version_validator(version)
+    except ValidationError as error:
+        raise RulesetNotFound(f"no ruleset {name!r} version {version!r}") from error
+    if version and not any_status:
+        raise VersionNotActive(
+            "serving snapshots, a named version is evaluated only as a dry run; "
+            "leave the version out for the active one"
+        )
     snapshot = snapshot_name(
         tenant_slug=tenant.slug, name=name, **({"version": version} if version else {})
     )

@@ -152,3 +152,25 @@ def test_leaving_active_withdraws_active_json_so_snapshot_readers_stop_serving_i
     assert (snapshot_root / "acme" / "flat" / "1.0.json").exists()
     with pytest.raises(RulesetNotFound):
         active_compiled_ruleset(tenant=tenant, name="flat")
+
+
+def test_snapshot_names_cannot_leave_their_tenants_folder(
+    tenant, other_tenant, settings, django_capture_on_commit_callbacks
+):
+    """Names become paths when serving snapshots: "../globex/flat" must not reach globex's."""
+    draft = flat_draft(other_tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.ruleset_activate(ruleset_id=draft.pk, actor=None)
+    settings.USE_DATABASE = False
+    assert active_compiled_ruleset(tenant=other_tenant, name="flat")[1]["name"] == "flat"
+    for name, version in (("../globex/flat", None), ("flat", "../../globex/flat/1.0")):
+        with pytest.raises(RulesetNotFound):
+            active_compiled_ruleset(tenant=tenant, name=name, version=version)
+
+
+def test_serving_snapshots_a_named_version_is_only_a_dry_run(tenant, settings):
+    from rules.services.sources import VersionNotActive
+
+    settings.USE_DATABASE = False
+    with pytest.raises(VersionNotActive, match="dry run"):
+        active_compiled_ruleset(tenant=tenant, name="flat", version="1.0", any_status=False)
