@@ -189,7 +189,10 @@ class LogRefused(Exception):
 
 
 def evaluation_input_check(data, where: str = "data") -> None:
-    """Refuse input PostgreSQL cannot store (NUL characters) or that is abusively long."""
+    """Refuse input PostgreSQL cannot store (NUL characters) or that is abusively long.
+
+    The API's parser already refuses NUL for every endpoint; the admin's try-it relies on this.
+    """
     stack = [(data, where)]
     while stack:
         value, path = stack.pop()
@@ -208,6 +211,65 @@ def evaluation_input_check(data, where: str = "data") -> None:
                 stack.append((item, f"{path}.{key}"))
         elif isinstance(value, list):
             stack.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
+
+
+@dataclass
+class EvaluationOutcome:
+    """One input's evaluation, or why it was refused, and the log row either way."""
+
+    row: ExecutionLog
+    evaluation: object = None
+    elapsed_ms: float = 0.0
+    problem: str | None = None
+
+
+def evaluation_run(
+    *,
+    compiled,
+    identity: dict,
+    tenant_id: int,
+    data,
+    source: str,
+    caller: str,
+    trace: bool,
+    where: str = "data",
+) -> EvaluationOutcome:
+    """Check and evaluate one input, building its (unsaved) log row: the API's evaluate step.
+
+    A refused input gets a failure row without the input itself: it may be what the database
+    cannot store.
+    """
+    problem = None
+    if not isinstance(data, dict):
+        problem = f"{where}: must be a JSON object"
+    else:
+        try:
+            evaluation_input_check(data, where=where)
+        except InputRefused as error:
+            problem = str(error)
+    if problem is not None:
+        row = execution_log_failure_row(
+            tenant_id=tenant_id,
+            ruleset=identity,
+            data={},
+            error=problem,
+            source=source,
+            caller=caller,
+        )
+        return EvaluationOutcome(row=row, problem=problem)
+    started = time.perf_counter()
+    evaluation = compiled.evaluate(data, trace=trace)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    row = execution_log_row(
+        tenant_id=tenant_id,
+        ruleset=identity,
+        data=data,
+        evaluation=evaluation,
+        elapsed_ms=elapsed_ms,
+        source=source,
+        caller=caller,
+    )
+    return EvaluationOutcome(row=row, evaluation=evaluation, elapsed_ms=elapsed_ms)
 
 
 def execution_log_failure_row(

@@ -235,19 +235,7 @@ class DraftPartInline(admin.TabularInline):
 class RuleInline(DraftPartInline):
     model = Rule
     form = RuleInlineForm
-    fields = (
-        "rule_id",
-        "rule_name",
-        "attribute",
-        "condition",
-        "constant",
-        "weight",
-        "rule_point",
-        "priority",
-        "action_result",
-        "status",
-        "catalog_condition_ids",
-    )
+    fields = (*RuleInlineForm.Meta.fields, "catalog_condition_ids")
     ordering = ("priority", "position", "rule_id")
     classes = ("rules-inline",)
 
@@ -299,16 +287,7 @@ class TestCaseInline(DraftPartInline):
 
     model = RulesetTestCase
     form = TestCaseInlineForm
-    fields = (
-        "name",
-        "description",
-        "input_data",
-        "expected_pattern_result",
-        "expected_action_recommendation",
-        "expected_total_points",
-        "total_points_tolerance",
-        "expected_matched_rules",
-    )
+    fields = TestCaseInlineForm.Meta.fields
     read_only_fields = (
         "name",
         "description",

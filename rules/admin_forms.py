@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from rules.choices import ConditionMode, Role
 from rules.engine import OPERATORS
 from rules.models import (
+    TEST_CASE_FIELDS,
     ApiClient,
     Condition,
     Membership,
@@ -302,16 +303,7 @@ class TestCaseInlineForm(forms.ModelForm):
 
     class Meta:
         model = RulesetTestCase
-        fields = (
-            "name",
-            "description",
-            "input_data",
-            "expected_pattern_result",
-            "expected_action_recommendation",
-            "expected_total_points",
-            "total_points_tolerance",
-            "expected_matched_rules",
-        )
+        fields = TEST_CASE_FIELDS
         widgets = {
             "name": forms.TextInput(attrs={"class": "test-name-input"}),
             "description": forms.Textarea(attrs={"rows": 2, "class": "test-description-input"}),

@@ -505,3 +505,16 @@ class RulesetTestCase(TimestampedModel):
             )
         if errors:
             raise ValidationError(errors)
+
+
+# A test case's own fields: what the admin edits and what imports copy into a new draft.
+TEST_CASE_FIELDS = (
+    "name",
+    "description",
+    "input_data",
+    "expected_pattern_result",
+    "expected_action_recommendation",
+    "expected_total_points",
+    "total_points_tolerance",
+    "expected_matched_rules",
+)

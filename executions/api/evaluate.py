@@ -16,12 +16,10 @@ from rest_framework.views import APIView
 
 from executions.models import ExecutionSource
 from executions.services import (
-    InputRefused,
     LogRefused,
     LogUnavailable,
-    evaluation_input_check,
+    evaluation_run,
     execution_log_failure_row,
-    execution_log_row,
     execution_logs_commit,
 )
 from rules.api.access import capability_check, request_tenant_role
@@ -288,46 +286,38 @@ class EvaluateView(JsonOnlyView):
         fields = _request_fields(request.data, EVALUATE_FIELDS)
         tenant, compiled, identity = _ruleset(request, fields)
         dry_run, trace = fields.get("dry_run", False), fields.get("trace", False)
-        data = fields.get("data")
-        problem = None
-        if not isinstance(data, dict):
-            problem = "data: must be a JSON object" if "data" in fields else "data: required"
-        else:
-            try:
-                evaluation_input_check(data)
-            except InputRefused as error:
-                problem = str(error)
-        if problem is not None:
+        if "data" not in fields:
             if not dry_run:
-                # The refused input itself is not stored: it may be what the database refuses.
                 failure = execution_log_failure_row(
                     tenant_id=tenant.pk,
                     ruleset=identity,
                     data={},
-                    error=problem,
+                    error="data: required",
                     source=ExecutionSource.API,
                     caller=_caller(request),
                 )
                 _commit_or_503([failure], started)
-            field, _, message = problem.partition(": ")
-            raise _invalid(field, message)
-        evaluation_started = time.perf_counter()
-        evaluation = compiled.evaluate(data, trace=trace or dry_run)
-        elapsed_ms = (time.perf_counter() - evaluation_started) * 1000
-        execution_id = None
+            raise _invalid("data", "required")
+        outcome = evaluation_run(
+            compiled=compiled,
+            identity=identity,
+            tenant_id=tenant.pk,
+            data=fields["data"],
+            source=ExecutionSource.API,
+            caller=_caller(request),
+            trace=trace or dry_run,
+        )
         if not dry_run:
-            row = execution_log_row(
-                tenant_id=tenant.pk,
-                ruleset=identity,
-                data=data,
-                evaluation=evaluation,
-                elapsed_ms=elapsed_ms,
-                source=ExecutionSource.API,
-                caller=_caller(request),
-            )
-            _commit_or_503([row], started)
-            execution_id = row.execution_id
-        result = _result(evaluation, execution_id, elapsed_ms, trace or dry_run)
+            _commit_or_503([outcome.row], started)
+        if outcome.problem is not None:
+            field, _, message = outcome.problem.partition(": ")
+            raise _invalid(field, message)
+        result = _result(
+            outcome.evaluation,
+            None if dry_run else outcome.row.execution_id,
+            outcome.elapsed_ms,
+            trace or dry_run,
+        )
         result["ruleset"] = _identity(identity)
         result["dry_run"] = dry_run
         return Response(result)
@@ -367,49 +357,28 @@ class EvaluateBatchView(JsonOnlyView):
         caller = _caller(request)
         results, rows, errors = [], [], 0
         for index, data in enumerate(items):
-            problem = None
-            if not isinstance(data, dict):
-                problem = f"items[{index}]: must be a JSON object"
-            else:
-                try:
-                    evaluation_input_check(data, where=f"items[{index}]")
-                except InputRefused as error:
-                    problem = str(error)
-            if problem is not None:
-                errors += 1
-                row = execution_log_failure_row(
-                    tenant_id=tenant.pk,
-                    ruleset=identity,
-                    data={},
-                    error=problem,
-                    source=ExecutionSource.BATCH,
-                    caller=caller,
-                )
-                rows.append(row)
-                results.append(
-                    {
-                        "index": index,
-                        "execution_id": None if dry_run else row.execution_id,
-                        "error": {"code": "invalid", "message": problem},
-                    }
-                )
-                continue
-            evaluation_started = time.perf_counter()
-            evaluation = compiled.evaluate(data, trace=trace or dry_run)
-            elapsed_ms = (time.perf_counter() - evaluation_started) * 1000
-            row = execution_log_row(
+            outcome = evaluation_run(
+                compiled=compiled,
+                identity=identity,
                 tenant_id=tenant.pk,
-                ruleset=identity,
                 data=data,
-                evaluation=evaluation,
-                elapsed_ms=elapsed_ms,
                 source=ExecutionSource.BATCH,
                 caller=caller,
+                trace=trace or dry_run,
+                where=f"items[{index}]",
             )
-            rows.append(row)
-            result = _result(
-                evaluation, None if dry_run else row.execution_id, elapsed_ms, trace or dry_run
-            )
+            rows.append(outcome.row)
+            execution_id = None if dry_run else outcome.row.execution_id
+            if outcome.problem is not None:
+                errors += 1
+                result = {
+                    "execution_id": execution_id,
+                    "error": {"code": "invalid", "message": outcome.problem},
+                }
+            else:
+                result = _result(
+                    outcome.evaluation, execution_id, outcome.elapsed_ms, trace or dry_run
+                )
             result["index"] = index
             results.append(result)
         if not dry_run:

@@ -415,8 +415,25 @@ class RuleViewSet(TenantScopedViewSet):
         editing.ruleset_part_delete(part=instance, actor=self.request.user)
 
 
+class RulesetPartViewSet(TenantScopedViewSet):
+    """Parts of a draft (patterns, test cases): updates and deletes through the part services."""
+
+    def object_tenant(self, obj):
+        return obj.ruleset.tenant
+
+    def perform_update(self, serializer):
+        part = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(part, name, value)
+        with validation_errors_as_400():
+            editing.ruleset_part_save(part=part, actor=self.request.user)
+
+    def perform_destroy(self, instance):
+        editing.ruleset_part_delete(part=instance, actor=self.request.user)
+
+
 @resource_schema(PatternSerializer, "pattern")
-class PatternViewSet(TenantScopedViewSet):
+class PatternViewSet(RulesetPartViewSet):
     """Pattern keys of ruleset versions and the recommendation (and action) each maps to."""
 
     queryset = Pattern.objects.select_related("ruleset__tenant", "action")
@@ -426,28 +443,15 @@ class PatternViewSet(TenantScopedViewSet):
     ordering_fields = ["id", "pattern_key", "action_recommendation", "created_at"]
     ordering = ["ruleset_id", "pattern_key", "id"]
 
-    def object_tenant(self, obj):
-        return obj.ruleset.tenant
-
     def perform_create(self, serializer):
         with validation_errors_as_400():
             serializer.instance = editing.pattern_create(
                 actor=self.request.user, **serializer.validated_data
             )
 
-    def perform_update(self, serializer):
-        pattern = serializer.instance
-        for name, value in serializer.validated_data.items():
-            setattr(pattern, name, value)
-        with validation_errors_as_400():
-            editing.ruleset_part_save(part=pattern, actor=self.request.user)
-
-    def perform_destroy(self, instance):
-        editing.ruleset_part_delete(part=instance, actor=self.request.user)
-
 
 @resource_schema(RulesetTestCaseSerializer, "test case")
-class RulesetTestCaseViewSet(TenantScopedViewSet):
+class RulesetTestCaseViewSet(RulesetPartViewSet):
     """Test cases of ruleset versions: an input and the outcome it must have.
 
     Only drafts' test cases change; activation refuses a version whose test cases fail.
@@ -460,25 +464,12 @@ class RulesetTestCaseViewSet(TenantScopedViewSet):
     ordering_fields = ["id", "name", "created_at", "updated_at"]
     ordering = ["ruleset_id", "name", "id"]
 
-    def object_tenant(self, obj):
-        return obj.ruleset.tenant
-
     def perform_create(self, serializer):
         test_case = RulesetTestCase(**serializer.validated_data)
         with validation_errors_as_400():
             serializer.instance = test_cases.test_case_save(
                 test_case=test_case, actor=self.request.user
             )
-
-    def perform_update(self, serializer):
-        test_case = serializer.instance
-        for name, value in serializer.validated_data.items():
-            setattr(test_case, name, value)
-        with validation_errors_as_400():
-            test_cases.test_case_save(test_case=test_case, actor=self.request.user)
-
-    def perform_destroy(self, instance):
-        test_cases.test_case_delete(test_case=instance, actor=self.request.user)
 
 
 class CatalogViewSet(TenantScopedViewSet):

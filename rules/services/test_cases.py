@@ -184,22 +184,16 @@ def ruleset_tests_run(*, ruleset: Ruleset) -> TestRunReport:
 def ruleset_tests_target(*, tenant, name: str, version: str | None = None) -> Ruleset:
     """The version whose tests to run: the given one, else the active one, else the newest draft."""
     # Imported here: transfer imports lifecycle, which imports this module.
-    from rules.services.transfer import version_key
+    from rules.services.transfer import ruleset_lookup, version_key
 
-    versions = list(Ruleset.objects.for_tenant(tenant).filter(name=name))
-    if not versions:
-        raise ServiceError(f"tenant {tenant.slug} has no ruleset named {name}")
-    if version is not None:
-        for candidate in versions:
-            if candidate.version == version:
-                return candidate
-        known = ", ".join(sorted((v.version for v in versions), key=version_key))
-        raise ServiceError(f"{name} has no version {version} (versions: {known})")
-    for status in (RulesetStatus.ACTIVE, RulesetStatus.DRAFT):
-        candidates = [v for v in versions if v.status == status]
-        if candidates:
-            return max(candidates, key=lambda v: version_key(v.version))
-    raise ServiceError(f"{name} has no active or draft version; name one with --version")
+    ruleset = ruleset_lookup(tenant=tenant, name=name, version=version)
+    if version is not None or ruleset.status == RulesetStatus.ACTIVE:
+        return ruleset
+    drafts = Ruleset.objects.for_tenant(tenant).filter(name=name, status=RulesetStatus.DRAFT)
+    newest = max(drafts, key=lambda v: version_key(v.version), default=None)
+    if newest is None:
+        raise ServiceError(f"{name} has no active or draft version; name one with --version")
+    return newest
 
 
 def _check(name: str, expected, evaluation, test_case, rule_ids) -> FieldCheck:

@@ -22,7 +22,7 @@ from rules.engine.converters import (
     spec_from_flat,
     spec_from_structured,
 )
-from rules.models import Action, Condition, Ruleset, RulesetTestCase
+from rules.models import TEST_CASE_FIELDS, Action, Condition, Ruleset, RulesetTestCase
 from rules.services import editing, lifecycle, test_cases
 from rules.services.errors import RulesetInvalid, ServiceError
 from rules.services.specs import ruleset_spec
@@ -33,16 +33,6 @@ FORMAT_SPEC, FORMAT_FLAT, FORMAT_STRUCTURED = "spec", "flat", "structured"
 # Header fields that differ between versions of the same content, so "unchanged" ignores them.
 VERSION_ONLY_FIELDS = ("version", "is_default")
 
-TEST_CASE_FIELDS = (
-    "name",
-    "description",
-    "input_data",
-    "expected_pattern_result",
-    "expected_action_recommendation",
-    "expected_total_points",
-    "total_points_tolerance",
-    "expected_matched_rules",
-)
 CONDITION_FIELDS = ("name", "description", "attribute", "operator", "value", "status")
 ACTION_FIELDS = ("name", "description", "action_type", "configuration", "status")
 CATALOG_JSON_FIELDS = ("tags", "metadata")
