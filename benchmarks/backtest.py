@@ -73,9 +73,9 @@ def prepare(bench_dir: Path, rows: int):
     from executions.services import execution_log_row, execution_logs_write
     from rules.models import Rule, Ruleset
     from rules.services import editing, lifecycle
-    from rules.services.specs import ruleset_compile
+    from rules.services.compilation import ruleset_compile
+    from rules.services.ruleset_import import ruleset_import
     from rules.services.tenancy import tenant_create
-    from rules.services.transfer import ruleset_import
 
     call_command("migrate", verbosity=0)
     tenant, _ = tenant_create(slug="bench")

@@ -38,9 +38,9 @@ from django.utils import timezone
 
 from executions.models import ExecutionLog, ExecutionSource
 from rules.engine import RulesetCompileError
+from rules.errors import RulesetInvalid, ServiceError
 from rules.models import Ruleset
-from rules.services.errors import RulesetInvalid, ServiceError
-from rules.services.specs import ruleset_compile, ruleset_spec
+from rules.services.compilation import ruleset_compile, ruleset_spec
 
 TIMESCALE_ENGINE = "timescale.db.backends.postgresql"
 # Rows fetched per round trip of the server-side cursor.

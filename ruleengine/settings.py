@@ -224,16 +224,16 @@ RULES_CONFIG_PATH = Path(env.str("RULES_CONFIG_PATH", default=str(SNAPSHOT_ROOT)
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rules.api.authentication.ApiTokenAuthentication",
+        "ruleengine.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rules.api.rendering.OrjsonRenderer",
+        "ruleengine.api.rendering.OrjsonRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rules.api.rendering.OrjsonParser",
+        "ruleengine.api.rendering.OrjsonParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -245,7 +245,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "rules.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "ruleengine.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "evaluate": env.str("EVALUATE_RATE_LIMIT", default="3000/s"),
         "backtest": env.str("BACKTEST_RATE_LIMIT", default="30/min"),
@@ -264,7 +264,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "rules.api.schema.error_responses_add",
+        "ruleengine.api.schema.error_responses_add",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RulesetStatusEnum": "rules.choices.RulesetStatus",

@@ -13,5 +13,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
 ]
 
-handler404 = "rules.api.errors.not_found_handler"
-handler500 = "rules.api.errors.server_error_handler"
+handler404 = "ruleengine.api.errors.not_found_handler"
+handler500 = "ruleengine.api.errors.server_error_handler"

@@ -11,12 +11,12 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from rules.choices import (
-    ROLE_CAPABILITIES,
     ConditionMode,
     ItemStatus,
     Role,
     RulesetStatus,
 )
+from rules.tenant_roles import caller_tenant_ids
 
 identifier_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
@@ -62,17 +62,17 @@ class TenantQuerySet(models.QuerySet):
     def for_tenant(self, tenant):
         return self.filter(**{self.tenant_lookup: tenant})
 
-    def visible_to(self, user, capability: str = "view"):
-        """Objects in tenants where `user` has a role granting `capability` (superusers: all)."""
-        if not user or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
-        tenant_ids = Membership.objects.filter(
-            user=user, role__in=roles, tenant__active=True
-        ).values("tenant_id")
-        return self.filter(**{f"{self.tenant_lookup}__in": tenant_ids})
+    def visible_to(self, user, capability: str = "view", *, tenant=None):
+        """Objects in tenants where `user` has a role granting `capability` (superusers: all).
+
+        Reads the cached roles (rules.tenant_roles), so the admin, the API and the commands scope
+        alike; `tenant` narrows the result to that one tenant.
+        """
+        tenant_ids = caller_tenant_ids(user, capability)
+        queryset = (
+            self if tenant_ids is None else self.filter(**{f"{self.tenant_lookup}__in": tenant_ids})
+        )
+        return queryset if tenant is None else queryset.for_tenant(tenant)
 
 
 class RulesetPartQuerySet(TenantQuerySet):

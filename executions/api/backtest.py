@@ -1,7 +1,7 @@
 """POST /api/v1/rulesets/{id}/backtest: replay logged traffic through a version, synchronously.
 
 The candidate is the ruleset {id} (usually a draft), the baseline by default the active version of
-the same name. Both are scoped to the caller's tenants (rules.api.access): another tenant's
+the same name. Both are scoped to the caller's tenants (ruleengine.api.access): another tenant's
 version answers 404. A backtest only reads, so it needs `view`. Here, not in rules/api: rules
 never imports executions.
 """
@@ -15,9 +15,8 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from executions.backtest import BacktestRefused, backtest_run
-from rules.api.access import TenantCapability, request_visible_tenant_ids
-from rules.api.errors import ApiError, service_error_response
-from rules.api.serializers import ErrorResponseSerializer
+from ruleengine.api.access import TenantCapability, request_visible_tenant_ids
+from ruleengine.api.errors import ApiError, ErrorResponseSerializer, service_error_response
 from rules.choices import Capability, RulesetStatus
 from rules.models import Ruleset
 

@@ -1,8 +1,9 @@
 """POST /api/v1/evaluate and /api/v1/evaluate/batch: the hot path.
 
 A request costs no database query in the steady state: the token and the tenant's roles come from
-rules.selectors' caches, the compiled ruleset from rules.services.sources', and the log row goes to
-the group-commit writer (executions.log_writer); the response waits for that commit.
+rules.tenant_roles and rules.selectors.api_tokens, the compiled ruleset from
+rules.services.active_rulesets, and the log row goes to the group-commit writer
+(executions.log_writer); the response waits for that commit.
 """
 
 import time
@@ -22,12 +23,11 @@ from executions.services import (
     execution_log_failure_row,
     execution_logs_commit,
 )
-from rules.api.access import capability_check, request_tenant_role
-from rules.api.errors import ApiError
-from rules.api.rendering import OrjsonParser, OrjsonRenderer
-from rules.api.serializers import ErrorResponseSerializer
+from ruleengine.api.access import capability_check, request_tenant_role
+from ruleengine.api.errors import ApiError, ErrorResponseSerializer
+from ruleengine.api.rendering import OrjsonParser, OrjsonRenderer
 from rules.choices import Capability
-from rules.services.sources import active_compiled_ruleset
+from rules.services.active_rulesets import active_compiled_ruleset
 
 EVALUATE_FIELDS = {"ruleset", "version", "data", "dry_run", "trace"}
 BATCH_FIELDS = {"ruleset", "version", "items", "dry_run", "trace"}

@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from rules.api.errors import error_body
+from ruleengine.api.errors import error_body
 
 # Once every migration is applied it stays so for the life of the process: don't reload the
 # migration graph (tens of milliseconds) on every probe.

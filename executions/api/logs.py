@@ -1,8 +1,8 @@
 """GET /api/v1/execution-logs, /api/v1/execution-logs/{execution_id} and /api/v1/stats.
 
-Everything is scoped to the caller's tenants (rules.api.access): another tenant's log answers 404
-and never enters statistics. The log list pages with a cursor on the timestamp, newest first: no
-page numbers and no COUNT(*), which would scan the whole hypertable.
+Everything is scoped to the caller's tenants (ruleengine.api.access): another tenant's log
+answers 404 and never enters statistics. The log list pages with a cursor on the timestamp,
+newest first: no page numbers and no COUNT(*), which would scan the whole hypertable.
 """
 
 from datetime import timedelta
@@ -24,9 +24,8 @@ from executions.stats import (
     execution_stats_summary,
     stats_window,
 )
-from rules.api.access import TenantCapability, request_visible_tenant_ids
-from rules.api.errors import ApiError
-from rules.api.serializers import ErrorResponseSerializer
+from ruleengine.api.access import TenantCapability, request_visible_tenant_ids
+from ruleengine.api.errors import ApiError, ErrorResponseSerializer
 
 DEFAULT_STATS_WINDOW = timedelta(hours=24)
 

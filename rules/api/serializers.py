@@ -6,7 +6,7 @@ the request's tenant on create), so a payload can never link across tenants.
 
 from rest_framework import serializers
 
-from rules.api.access import request_tenant
+from ruleengine.api.access import request_tenant
 from rules.choices import RulesetStatus
 from rules.models import (
     Action,
@@ -19,22 +19,6 @@ from rules.models import (
 )
 
 TIMESTAMPS = ("created_at", "updated_at")
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable machine-readable code, e.g. read_only.")
-    message = serializers.CharField(help_text="For people.")
-    details = serializers.JSONField(
-        allow_null=True,
-        help_text="Field errors ({field: [messages]}), or {problems: [...]} listing every "
-        "problem of a ruleset with its rule id and JSON path.",
-    )
-
-
-class ErrorResponseSerializer(serializers.Serializer):
-    """Every error of the API: {"error": {"code", "message", "details"}}."""
-
-    error = ErrorBodySerializer()
 
 
 class TenantObjectField(serializers.PrimaryKeyRelatedField):

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from rules.api import clients, views
+from rules.api import api_clients, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("rulesets", views.RulesetViewSet, basename="ruleset")
@@ -9,6 +9,6 @@ router.register("conditions", views.ConditionViewSet, basename="condition")
 router.register("actions", views.ActionViewSet, basename="action")
 router.register("patterns", views.PatternViewSet, basename="pattern")
 router.register("test-cases", views.RulesetTestCaseViewSet, basename="test-case")
-router.register("api-clients", clients.ApiClientViewSet, basename="api-client")
+router.register("api-clients", api_clients.ApiClientViewSet, basename="api-client")
 
 urlpatterns = router.urls

@@ -23,19 +23,18 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from rules.api import filters as api_filters
-from rules.api.access import (
+from ruleengine.api.access import (
     TenantCapability,
     capability_check,
     request_tenant,
     request_visible_tenant_ids,
 )
-from rules.api.errors import service_error_response
-from rules.api.rendering import OrjsonParser
+from ruleengine.api.errors import ErrorResponseSerializer, service_error_response
+from ruleengine.api.rendering import OrjsonParser
+from rules.api import filters as api_filters
 from rules.api.serializers import (
     ActionSerializer,
     ConditionSerializer,
-    ErrorResponseSerializer,
     ImportOptionsSerializer,
     ImportReportSerializer,
     NewVersionSerializer,
@@ -48,9 +47,9 @@ from rules.api.serializers import (
     TestRunReportSerializer,
 )
 from rules.choices import Capability
+from rules.errors import RulesetInvalid
 from rules.models import Action, Condition, Pattern, Rule, Ruleset, RulesetTestCase
-from rules.services import editing, lifecycle, test_cases, transfer
-from rules.services.errors import RulesetInvalid
+from rules.services import editing, lifecycle, ruleset_export, ruleset_import, test_cases
 
 
 @contextmanager
@@ -290,7 +289,7 @@ class RulesetViewSet(TenantScopedViewSet):
     )
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
-        return Response(transfer.ruleset_export(ruleset=self.get_object()))
+        return Response(ruleset_export.ruleset_export(ruleset=self.get_object()))
 
     @extend_schema(
         summary="Run a version's test cases",
@@ -343,7 +342,7 @@ class RulesetViewSet(TenantScopedViewSet):
             document = {k: v for k, v in document.items() if k != "conditions_set"}
             conditions_document = {"conditions_set": request.data["conditions_set"]}
         try:
-            report = transfer.ruleset_import(
+            report = ruleset_import.ruleset_import(
                 tenant=tenant,
                 actor=request.user,
                 document=document,

@@ -9,8 +9,8 @@ from knox.models import AuthToken
 
 from rules.change_notifications import caches_clear
 from rules.choices import Capability, Role
+from rules.errors import ServiceError
 from rules.models import ApiClient, Membership, Tenant, identifier_validator
-from rules.services.errors import ServiceError
 from rules.services.tenancy import capability_require
 
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from rules.change_notifications import change_record
 from rules.choices import Capability, RulesetStatus
+from rules.errors import CatalogEntryInUse, RulesetReadOnly
 from rules.models import Condition, Pattern, Rule, RuleCondition, Ruleset
-from rules.services.errors import CatalogEntryInUse, RulesetReadOnly
 from rules.services.tenancy import capability_require
 
 RULESET_EDITABLE_FIELDS = ("name", "description", "version", "tags", "metadata")

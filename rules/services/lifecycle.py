@@ -17,10 +17,10 @@ from simple_history.utils import bulk_create_with_history
 from rules.change_notifications import change_record
 from rules.choices import TRANSITIONS, Capability, RulesetStatus
 from rules.engine import Problem
+from rules.errors import RulesetInvalid, TransitionNotAllowed
 from rules.models import Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
-from rules.services.errors import RulesetInvalid, TransitionNotAllowed
+from rules.services.compilation import ruleset_validation_problems
 from rules.services.snapshots import snapshot_publish
-from rules.services.specs import ruleset_validation_problems
 from rules.services.tenancy import capability_require
 from rules.services.test_cases import ruleset_tests_run
 

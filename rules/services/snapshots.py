@@ -13,8 +13,8 @@ from django.core.files.storage import Storage
 
 from rules.choices import RulesetStatus
 from rules.models import Ruleset, SnapshotPublication
+from rules.services.ruleset_export import document_bytes, ruleset_export
 from rules.services.storage import local_storage, s3_storage, storage_write
-from rules.services.transfer import document_bytes, ruleset_export
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage
 
-from rules.services.errors import ServiceError
+from rules.errors import ServiceError
 
 STDIO = "-"
 

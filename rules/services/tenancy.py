@@ -4,35 +4,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from rules.change_notifications import change_record
-from rules.choices import ROLE_CAPABILITIES, Role
+from rules.choices import Role
+from rules.errors import NotAllowed
 from rules.models import Membership, Tenant
-from rules.services.errors import NotAllowed
-
-
-def user_capabilities(user, tenant) -> frozenset[str]:
-    """What `user` may do in `tenant`; superusers may do everything."""
-    if user is None:
-        return frozenset()
-    if user.is_superuser and user.is_active:
-        return ROLE_CAPABILITIES[Role.ADMIN]
-    if not user.is_active:
-        return frozenset()
-    role = (
-        Membership.objects.filter(user=user, tenant=tenant, tenant__active=True)
-        .values_list("role", flat=True)
-        .first()
-    )
-    return ROLE_CAPABILITIES.get(role, frozenset())
-
-
-def user_has_capability_anywhere(user, capability: str) -> bool:
-    """Whether `user` holds `capability` in at least one active tenant (superusers: always)."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
-    return Membership.objects.filter(user=user, role__in=roles, tenant__active=True).exists()
+from rules.tenant_roles import caller_capabilities
 
 
 def capability_require(*, actor, tenant, capability: str) -> None:
@@ -42,7 +17,7 @@ def capability_require(*, actor, tenant, capability: str) -> None:
     """
     if actor is None:
         return
-    if capability not in user_capabilities(actor, tenant):
+    if capability not in caller_capabilities(actor, tenant.pk):
         raise NotAllowed(f"{actor} may not {capability.replace('_', ' ')} in tenant {tenant.slug}")
 
 

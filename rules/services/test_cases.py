@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from rules.choices import RulesetStatus
 from rules.engine import Problem, RulesetCompileError
+from rules.errors import ServiceError
 from rules.models import Ruleset, RulesetTestCase
+from rules.selectors.rulesets import ruleset_lookup, version_key
+from rules.services.compilation import ruleset_compile
 from rules.services.editing import ruleset_part_delete, ruleset_part_save
-from rules.services.errors import ServiceError
-from rules.services.specs import ruleset_compile
 
 CHECKED_FIELDS = ("pattern_result", "action_recommendation", "total_points", "matched_rules")
 
@@ -183,9 +184,6 @@ def ruleset_tests_run(*, ruleset: Ruleset) -> TestRunReport:
 
 def ruleset_tests_target(*, tenant, name: str, version: str | None = None) -> Ruleset:
     """The version whose tests to run: the given one, else the active one, else the newest draft."""
-    # Imported here: transfer imports lifecycle, which imports this module.
-    from rules.services.transfer import ruleset_lookup, version_key
-
     ruleset = ruleset_lookup(tenant=tenant, name=name, version=version)
     if version is not None or ruleset.status == RulesetStatus.ACTIVE:
         return ruleset

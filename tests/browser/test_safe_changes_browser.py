@@ -15,7 +15,7 @@ from executions.models import ExecutionLog, ExecutionSource
 from executions.services import execution_log_row
 from rules.choices import Role, RulesetStatus
 from rules.models import RulesetTestCase
-from rules.services.specs import ruleset_compile
+from rules.services.compilation import ruleset_compile
 from rules.services.tenancy import member_add, tenant_create
 from tests.browser.conftest import PASSWORD
 from tests.factories import PatternFactory, RuleFactory, RulesetFactory

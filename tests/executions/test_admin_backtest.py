@@ -6,12 +6,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from executions.admin_views import histogram_chart
+from executions.admin.views import histogram_chart
 from executions.models import ExecutionLog, ExecutionSource
 from executions.services import execution_log_row
 from rules.change_notifications import caches_clear
 from rules.choices import Role, RulesetStatus
-from rules.services.specs import ruleset_compile
+from rules.services.compilation import ruleset_compile
 from tests.factories import MembershipFactory, PatternFactory, RuleFactory, RulesetFactory
 
 pytestmark = pytest.mark.django_db

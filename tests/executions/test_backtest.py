@@ -11,8 +11,8 @@ from executions.backtest import BacktestRefused, backtest_run
 from executions.models import ExecutionLog, ExecutionSource
 from executions.services import execution_log_row
 from rules.choices import RulesetStatus
-from rules.services.errors import RulesetInvalid
-from rules.services.specs import ruleset_compile
+from rules.errors import RulesetInvalid
+from rules.services.compilation import ruleset_compile
 from tests.factories import PatternFactory, RuleFactory, RulesetFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db

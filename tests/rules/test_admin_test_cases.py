@@ -13,7 +13,7 @@ from rules.change_notifications import caches_clear
 from rules.choices import Role, RulesetStatus
 from rules.models import Ruleset, RulesetTestCase
 from rules.services import test_cases
-from rules.services.specs import ruleset_compile
+from rules.services.compilation import ruleset_compile
 from tests.factories import PatternFactory, RuleFactory, RulesetFactory
 
 pytestmark = pytest.mark.django_db

@@ -73,7 +73,7 @@ def test_seed_demo_creates_an_active_default_ruleset_and_is_idempotent():
 
 @pytest.mark.smoke
 def test_demo_ruleset_evaluates_as_documented():
-    from rules.services.specs import ruleset_compile
+    from rules.services.compilation import ruleset_compile
 
     run("seed_demo")
     compiled = ruleset_compile(Ruleset.objects.get(name="credit_scoring"))

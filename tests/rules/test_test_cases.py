@@ -5,10 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from rules.choices import Role, RulesetStatus
+from rules.errors import NotAllowed, RulesetInvalid, RulesetReadOnly
 from rules.models import Ruleset, RulesetTestCase
 from rules.services import lifecycle
-from rules.services.errors import NotAllowed, RulesetInvalid, RulesetReadOnly
-from rules.services.specs import ruleset_compile
+from rules.services.compilation import ruleset_compile
 from rules.services.test_cases import (
     ruleset_tests_run,
     test_case_delete,
@@ -312,16 +312,16 @@ FAIR = {"credit_score": 650, "income": 60000}  # only R2 matches: -Y, 10 points,
 
 
 def import_document(tenant, actor, document, **options):
-    from rules.services import transfer
+    from rules.services.ruleset_import import ruleset_import
 
-    return transfer.ruleset_import(tenant=tenant, actor=actor, document=document, **options)
+    return ruleset_import(tenant=tenant, actor=actor, document=document, **options)
 
 
 def exported_with_r1_above(ruleset, threshold: int) -> dict:
     """The version's export document with R1's threshold changed, so its content is new."""
-    from rules.services import transfer
+    from rules.services.ruleset_export import ruleset_export
 
-    document = transfer.ruleset_export(ruleset=ruleset)
+    document = ruleset_export(ruleset=ruleset)
     (rule,) = [rule for rule in document["rules"] if rule["rule_id"] == "R1"]
     rule["constant"] = threshold
     return document

@@ -7,9 +7,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from executions.backtest import backtest_run
 from rules.choices import RulesetStatus
-from rules.management.tenant_command import TenantCommand
-from rules.services.errors import ServiceError
-from rules.services.transfer import ruleset_lookup
+from rules.errors import ServiceError
+from ruleengine.tenant_command import TenantCommand
+from rules.selectors.rulesets import ruleset_lookup
 
 
 def moment(text: str) -> datetime:

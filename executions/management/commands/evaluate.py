@@ -4,9 +4,9 @@ from django.core.management.base import CommandError
 
 from executions.models import ExecutionSource
 from executions.services import evaluations_stream
-from rules.management.tenant_command import TenantCommand
-from rules.services.errors import ServiceError
-from rules.services.sources import active_compiled_ruleset
+from rules.errors import ServiceError
+from ruleengine.tenant_command import TenantCommand
+from rules.services.active_rulesets import active_compiled_ruleset
 
 
 class Command(TenantCommand):

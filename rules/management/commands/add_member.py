@@ -4,7 +4,7 @@ import os
 from django.core.management.base import CommandError
 
 from rules.choices import Role
-from rules.management.tenant_command import TenantCommand
+from ruleengine.tenant_command import TenantCommand
 from rules.services.tenancy import member_add
 
 

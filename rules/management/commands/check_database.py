@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from rules.services.database import database_check, database_config_from_env_file
-from rules.services.errors import ServiceError
+from rules.errors import ServiceError
+from rules.services.database_check import database_check, database_config_from_env_file
 
 
 class Command(BaseCommand):

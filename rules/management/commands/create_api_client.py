@@ -1,9 +1,9 @@
 from django.core.management.base import CommandError
 
 from rules.choices import Role
-from rules.management.tenant_command import TenantCommand
+from rules.errors import ServiceError
+from ruleengine.tenant_command import TenantCommand
 from rules.services.api_clients import api_client_create
-from rules.services.errors import ServiceError
 
 
 class Command(TenantCommand):

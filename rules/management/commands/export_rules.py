@@ -1,9 +1,10 @@
 from django.core.management.base import CommandError
 
-from rules.management.tenant_command import TenantCommand
-from rules.services.errors import ServiceError
+from rules.errors import ServiceError
+from ruleengine.tenant_command import TenantCommand
+from rules.selectors.rulesets import ruleset_lookup
+from rules.services.ruleset_export import document_bytes, ruleset_export
 from rules.services.storage import STDIO, document_write
-from rules.services.transfer import document_bytes, ruleset_export, ruleset_lookup
 
 
 class Command(TenantCommand):

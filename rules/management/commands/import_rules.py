@@ -2,10 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from rules.management.tenant_command import TenantCommand
-from rules.services.errors import ServiceError
+from rules.errors import ServiceError
+from ruleengine.tenant_command import TenantCommand
+from rules.services.ruleset_import import ruleset_import
 from rules.services.storage import STDIO, document_read, s3_location
-from rules.services.transfer import ruleset_import
 
 
 class Command(TenantCommand):

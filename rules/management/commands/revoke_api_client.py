@@ -1,6 +1,6 @@
 from django.core.management.base import CommandError
 
-from rules.management.tenant_command import TenantCommand
+from ruleengine.tenant_command import TenantCommand
 from rules.models import ApiClient
 from rules.services.api_clients import api_client_revoke, api_client_token_rotate
 

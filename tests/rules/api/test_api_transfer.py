@@ -7,7 +7,7 @@ import pytest
 
 from rules.choices import Role, RulesetStatus
 from rules.models import Condition, Rule, Ruleset
-from rules.services.transfer import ruleset_export
+from rules.services.ruleset_export import ruleset_export
 from tests.factories import (
     ActionFactory,
     ConditionFactory,

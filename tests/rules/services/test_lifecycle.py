@@ -4,14 +4,14 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from rules.choices import TRANSITIONS, Role, RulesetStatus
-from rules.models import Pattern, Rule, RuleCondition, Ruleset
-from rules.services import editing, lifecycle
-from rules.services.errors import (
+from rules.errors import (
     NotAllowed,
     RulesetInvalid,
     RulesetReadOnly,
     TransitionNotAllowed,
 )
+from rules.models import Pattern, Rule, RuleCondition, Ruleset
+from rules.services import editing, lifecycle
 from tests.factories import (
     ActionFactory,
     ConditionFactory,
@@ -294,7 +294,7 @@ def test_catalog_condition_used_by_published_version_is_read_only(tenant, author
     link = RuleConditionFactory(rule__ruleset=ruleset)
     condition = link.condition
     condition.value = "21"
-    from rules.services.errors import CatalogEntryInUse
+    from rules.errors import CatalogEntryInUse
 
     with pytest.raises(CatalogEntryInUse, match=ruleset.name):
         editing.catalog_entry_save(entry=condition, actor=author)

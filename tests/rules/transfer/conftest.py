@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from rules.models import Action, Condition, Pattern, Rule, RuleCondition, Ruleset
-from rules.services import sources
+from rules.services import active_rulesets
 from tests.support.s3_server import s3_server as run_s3_server
 
 DATA = Path(__file__).parent / "data"
@@ -54,7 +54,7 @@ def snapshot_root(tmp_path, settings):
     settings.S3_BUCKET = ""
     settings.S3_PREFIX = ""
     settings.USE_DATABASE = True
-    sources.compiled_cache_clear()
+    active_rulesets.compiled_cache_clear()
     return settings.SNAPSHOT_ROOT
 
 

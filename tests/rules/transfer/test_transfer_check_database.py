@@ -64,7 +64,7 @@ def test_timescaledb_report_lists_the_execution_log_hypertable(db):
     # rather than the second connection database_check would open.
     from django.db import connection
 
-    from rules.services.database import DatabaseReport, _server
+    from rules.services.database_check import DatabaseReport, _server
 
     config = connection.settings_dict
     report = DatabaseReport(source="test", engine=config["ENGINE"], target="test")

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from executions.models import ExecutionLog
 from rules.services import lifecycle
-from rules.services.transfer import ruleset_import
+from rules.services.ruleset_import import ruleset_import
 from tests.rules.transfer.conftest import DATA
 
 LINES = [

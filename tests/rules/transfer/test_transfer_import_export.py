@@ -8,8 +8,9 @@ from django.core.management import call_command
 
 from rules.choices import RulesetStatus
 from rules.models import Condition, Rule, Ruleset
-from rules.services.specs import ruleset_compile
-from rules.services.transfer import ruleset_export, ruleset_import
+from rules.services.compilation import ruleset_compile
+from rules.services.ruleset_export import ruleset_export
+from rules.services.ruleset_import import ruleset_import
 from tests.factories import TenantFactory
 from tests.rules.transfer.conftest import DATA, authoring_counts
 

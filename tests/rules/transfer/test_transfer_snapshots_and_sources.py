@@ -10,8 +10,9 @@ from django.core.management import call_command
 from rules.choices import RulesetStatus
 from rules.models import Ruleset, SnapshotPublication
 from rules.services import lifecycle
-from rules.services.sources import RulesetNotFound, active_compiled_ruleset
-from rules.services.transfer import ruleset_export, ruleset_import
+from rules.services.active_rulesets import RulesetNotFound, active_compiled_ruleset
+from rules.services.ruleset_export import ruleset_export
+from rules.services.ruleset_import import ruleset_import
 from tests.rules.transfer.conftest import DATA
 
 FLAT = (DATA / "flat_small.json").read_text()
@@ -128,7 +129,7 @@ def test_without_the_database_rulesets_are_served_from_s3_and_reloaded_on_change
 
 
 def test_a_missing_snapshot_is_a_clear_error(tenant, settings):
-    from rules.services.sources import RulesetNotFound
+    from rules.services.active_rulesets import RulesetNotFound
 
     settings.USE_DATABASE = False
     with pytest.raises(RulesetNotFound, match="no snapshot at .*acme/flat/active.json"):
@@ -169,7 +170,7 @@ def test_snapshot_names_cannot_leave_their_tenants_folder(
 
 
 def test_serving_snapshots_a_named_version_is_only_a_dry_run(tenant, settings):
-    from rules.services.sources import VersionNotActive
+    from rules.services.active_rulesets import VersionNotActive
 
     settings.USE_DATABASE = False
     with pytest.raises(VersionNotActive, match="dry run"):

@@ -18,7 +18,7 @@ from ruleengine.database import (
     is_postgresql,
     is_timescaledb,
 )
-from rules.services.errors import ServiceError
+from rules.errors import ServiceError
 
 # Seconds: an unreachable host must fail the check quickly, not hang an operator's terminal.
 CONNECT_TIMEOUT = 5

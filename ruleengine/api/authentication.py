@@ -6,13 +6,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
-from rules.selectors import TokenRefused, token_owner
+from rules.selectors.api_tokens import TokenRefused, token_owner
 
-log = logging.getLogger("rules.api.authentication")
+log = logging.getLogger("ruleengine.api.authentication")
 
 
 class ApiTokenAuthentication(TokenAuthentication):
-    """django-rest-knox tokens; the lookup is cached (rules.selectors) so a request costs no query.
+    """django-rest-knox tokens, looked up through a per-process cache (rules.selectors.api_tokens).
 
     Every refusal is logged with the reason and the client address, never with the token.
     """
@@ -42,7 +42,7 @@ class ApiTokenAuthentication(TokenAuthentication):
 class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
     """How drf-spectacular documents the token header."""
 
-    target_class = "rules.api.authentication.ApiTokenAuthentication"
+    target_class = "ruleengine.api.authentication.ApiTokenAuthentication"
     name = "ApiToken"
 
     def get_security_definition(self, auto_schema):

@@ -19,7 +19,8 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import is_historic
 
-from rules.admin_forms import (
+from ruleengine.admin_display import check_row, shown_value, status_badge
+from rules.admin.forms import (
     ActionForm,
     ApiClientAddForm,
     ConditionForm,
@@ -35,6 +36,7 @@ from rules.choices import (
     Capability,
     RulesetStatus,
 )
+from rules.errors import RulesetInvalid, ServiceError, problem_text
 from rules.models import (
     Action,
     ApiClient,
@@ -47,11 +49,9 @@ from rules.models import (
     RulesetTestCase,
     Tenant,
 )
-from rules.selectors import caller_capabilities as tenant_capabilities
-from rules.selectors import caller_tenant_roles
 from rules.services import api_clients, editing, lifecycle, tenancy, test_cases
-from rules.services.errors import RulesetInvalid, ServiceError, problem_text
-from rules.services.specs import ruleset_validation_problems
+from rules.services.compilation import ruleset_validation_problems
+from rules.tenant_roles import caller_capabilities, caller_may_anywhere, caller_tenant_roles
 
 admin.site.site_header = "Rule engine"
 admin.site.site_title = "Rule engine admin"
@@ -70,22 +70,10 @@ HISTORY_NOISE_FIELDS = ("updated_at", "updated_by", "created_at")
 PART_HISTORY_NOISE_FIELDS = (*HISTORY_NOISE_FIELDS, "version", "position")
 
 
-def capability_anywhere(user, capability: str) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    return any(capability in r.capabilities for r in caller_tenant_roles(user).values())
-
-
 def visible_tenant_count(user) -> int:
     if user.is_superuser:
         return Tenant.objects.count()
     return len(caller_tenant_roles(user))
-
-
-def status_badge(status: str, label: str | None = None):
-    return format_html('<span class="status-badge status-{}">{}</span>', status, label or status)
 
 
 def service_error_report(model_admin, request, error: ServiceError, subject: str = "") -> None:
@@ -145,17 +133,17 @@ class TenantScopedAdminMixin:
 
     def _may(self, request, obj, capability) -> bool:
         if obj is None:
-            return capability_anywhere(request.user, capability)
-        return capability in tenant_capabilities(request.user, self.object_tenant_id(obj))
+            return caller_may_anywhere(request.user, capability)
+        return capability in caller_capabilities(request.user, self.object_tenant_id(obj))
 
     def has_module_permission(self, request):
-        return capability_anywhere(request.user, self.view_capability)
+        return caller_may_anywhere(request.user, self.view_capability)
 
     def has_view_permission(self, request, obj=None):
         return self._may(request, obj, self.view_capability)
 
     def has_add_permission(self, request, obj=None):
-        return capability_anywhere(request.user, self.write_capability)
+        return caller_may_anywhere(request.user, self.write_capability)
 
     def has_change_permission(self, request, obj=None):
         return self._may(request, obj, self.write_capability)
@@ -214,8 +202,8 @@ class DraftPartInline(admin.TabularInline):
 
     def _editable(self, request, obj):
         if obj is None:
-            return capability_anywhere(request.user, Capability.EDIT)
-        return obj.status == RulesetStatus.DRAFT and Capability.EDIT in tenant_capabilities(
+            return caller_may_anywhere(request.user, Capability.EDIT)
+        return obj.status == RulesetStatus.DRAFT and Capability.EDIT in caller_capabilities(
             request.user, obj.tenant_id
         )
 
@@ -432,10 +420,10 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
         return super().has_delete_permission(request, obj)
 
     def has_transition_permission(self, request):
-        return capability_anywhere(request.user, Capability.TRANSITION)
+        return caller_may_anywhere(request.user, Capability.TRANSITION)
 
     def has_edit_permission(self, request):
-        return capability_anywhere(request.user, Capability.EDIT)
+        return caller_may_anywhere(request.user, Capability.EDIT)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
@@ -565,7 +553,7 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
         ruleset = self.get_object(request, unquote(object_id))
         if target not in TRANSITION_LABELS:
             raise Http404
-        if Capability.TRANSITION not in tenant_capabilities(request.user, ruleset.tenant_id):
+        if Capability.TRANSITION not in caller_capabilities(request.user, ruleset.tenant_id):
             raise PermissionDenied
         if request.method == "POST":
             self._transition(request, ruleset, target)
@@ -619,7 +607,7 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
             }
             for result in sorted(report.results, key=lambda r: (r.passed, r.name))
         ]
-        capabilities = tenant_capabilities(request.user, ruleset.tenant_id)
+        capabilities = caller_capabilities(request.user, ruleset.tenant_id)
         may_activate = (
             report.passed
             and Capability.TRANSITION in capabilities
@@ -663,7 +651,7 @@ class RulesetAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, SimpleHistoryA
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         ruleset = self.get_object(request, unquote(object_id))
-        capabilities = tenant_capabilities(request.user, ruleset.tenant_id)
+        capabilities = caller_capabilities(request.user, ruleset.tenant_id)
         transitions = []
         if Capability.TRANSITION in capabilities:
             transitions = [
@@ -781,40 +769,6 @@ def try_it_url(ruleset_id: int) -> str | None:
 
 
 # How the tests page names the checked fields of an evaluation.
-CHECK_LABELS = {
-    "pattern_result": "Pattern",
-    "action_recommendation": "Recommendation",
-    "total_points": "Total points",
-    "matched_rules": "Matched rules",
-}
-
-
-def check_row(check) -> dict:
-    """One checked field of a test case for the tests page; patterns marked where they differ."""
-    row = {
-        "field": CHECK_LABELS.get(check.field, check.field),
-        "expected": shown_value(check.expected, check.field),
-        "actual": shown_value(check.actual, check.field),
-        "passed": check.passed,
-        "pattern": check.field == "pattern_result",
-    }
-    expected, actual = check.expected, check.actual
-    if row["pattern"] and isinstance(actual, str) and len(expected) == len(actual):
-        differs = [want != got for want, got in zip(expected, actual, strict=True)]
-        row["expected_marks"] = list(zip(expected, differs, strict=True))
-        row["actual_marks"] = list(zip(actual, differs, strict=True))
-    return row
-
-
-def shown_value(value, field: str = "") -> str:
-    """An expected or actual value of a test case as people read it."""
-    if value is None:
-        return "no pattern matches" if field == "action_recommendation" else "—"
-    if isinstance(value, float):
-        return f"{value:.6f}".rstrip("0").rstrip(".")
-    if isinstance(value, list | tuple):
-        return ", ".join(str(item) for item in value) or "none"
-    return str(value)
 
 
 def ruleset_part_changes(ruleset_id, limit: int = 100) -> list[dict]:
@@ -1159,7 +1113,7 @@ class ApiClientAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin):
         return False  # revoked accounts stay, so logs keep naming their caller
 
     def has_manage_permission(self, request):
-        return capability_anywhere(request.user, Capability.MANAGE_MEMBERS)
+        return caller_may_anywhere(request.user, Capability.MANAGE_MEMBERS)
 
     def get_fields(self, request, obj=None):
         if obj is None:

@@ -32,14 +32,14 @@ from executions.services import (
     execution_logs_write,
 )
 from executions.stats import execution_stats, execution_stats_summary
-from rules.admin import CHECK_LABELS, shown_value
+from ruleengine.admin_display import CHECK_LABELS, shown_value
 from rules.choices import Capability, RulesetStatus
 from rules.engine import RulesetCompileError
+from rules.errors import RulesetInvalid, ServiceError, problem_text
 from rules.models import Rule, Ruleset, Tenant
-from rules.selectors import caller_capabilities, caller_tenant_ids
 from rules.services import test_cases
-from rules.services.errors import RulesetInvalid, ServiceError, problem_text
-from rules.services.specs import ruleset_compile
+from rules.services.compilation import ruleset_compile
+from rules.tenant_roles import caller_capabilities, caller_tenant_ids
 
 RECENT_INPUTS = 10
 REASONS = {

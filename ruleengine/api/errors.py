@@ -7,11 +7,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.defaults import page_not_found, server_error
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from rules.services.errors import ServiceError, problem_text
+from rules.errors import ServiceError, problem_text
 
 log = logging.getLogger(__name__)
 
@@ -134,3 +134,19 @@ def server_error_handler(request):
     if request.path.startswith(("/api/", "/healthz")):
         return JsonResponse(error_body("server_error", "Internal server error."), status=500)
     return server_error(request)
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. read_only.")
+    message = serializers.CharField(help_text="For people.")
+    details = serializers.JSONField(
+        allow_null=True,
+        help_text="Field errors ({field: [messages]}), or {problems: [...]} listing every "
+        "problem of a ruleset with its rule id and JSON path.",
+    )
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    """Every error of the API: {"error": {"code", "message", "details"}}."""
+
+    error = ErrorBodySerializer()

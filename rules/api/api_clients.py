@@ -8,7 +8,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from rules.api.access import capability_check, request_tenant, request_visible_tenant_ids
+from ruleengine.api.access import capability_check, request_tenant, request_visible_tenant_ids
 from rules.choices import Capability, Role
 from rules.models import ApiClient
 from rules.services.api_clients import (

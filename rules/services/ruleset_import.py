@@ -1,4 +1,4 @@
-"""Import and export of rulesets: the project's JSON format and the original system's files.
+"""Import of rulesets: the project's JSON format and the original system's files.
 
 An import is all-or-nothing: it converts the document with the engine's converters, checks it with
 the engine and the database, and writes the draft through the editing and lifecycle services (so
@@ -22,10 +22,11 @@ from rules.engine.converters import (
     spec_from_flat,
     spec_from_structured,
 )
+from rules.errors import RulesetInvalid
 from rules.models import TEST_CASE_FIELDS, Action, Condition, Ruleset, RulesetTestCase
+from rules.selectors.rulesets import version_key
 from rules.services import editing, lifecycle, test_cases
-from rules.services.errors import RulesetInvalid, ServiceError
-from rules.services.specs import ruleset_spec
+from rules.services.compilation import ruleset_spec
 from rules.services.tenancy import capability_require
 
 FORMAT_SPEC, FORMAT_FLAT, FORMAT_STRUCTURED = "spec", "flat", "structured"
@@ -67,14 +68,6 @@ class _RollBack(Exception):
         self.report = report
 
 
-def version_key(version: str) -> tuple:
-    """Sort key of a version text: '1.10' after '1.9'."""
-    try:
-        return tuple(int(part) for part in version.split("."))
-    except ValueError:
-        return (-1,)
-
-
 def constant_text(value) -> str:
     """A typed constant as the text the models store; the engine types it back identically."""
     if value is None:
@@ -100,33 +93,6 @@ def document_parse(document, *, label: str = "document"):
             "",
         )
     raise RulesetInvalid([problem], heading="The import has problems")
-
-
-def document_bytes(document: dict) -> bytes:
-    """The export document as UTF-8 JSON, indented for people and diffs."""
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-
-
-def ruleset_export(*, ruleset: Ruleset) -> dict:
-    """The ruleset version in the project's JSON format (docs/format.md)."""
-    return ruleset_spec(ruleset)
-
-
-def ruleset_lookup(*, tenant, name: str, version: str | None = None) -> Ruleset:
-    """A version of `name`: the given one, else the active one, else the latest."""
-    versions = list(Ruleset.objects.for_tenant(tenant).filter(name=name))
-    if not versions:
-        raise ServiceError(f"tenant {tenant.slug} has no ruleset named {name}")
-    if version is not None:
-        for candidate in versions:
-            if candidate.version == version:
-                return candidate
-        known = ", ".join(sorted((v.version for v in versions), key=version_key))
-        raise ServiceError(f"{name} has no version {version} (versions: {known})")
-    for candidate in versions:
-        if candidate.status == RulesetStatus.ACTIVE:
-            return candidate
-    return max(versions, key=lambda v: version_key(v.version))
 
 
 def ruleset_import(

@@ -19,10 +19,10 @@ from django.db.models import Subquery
 from rules.change_notifications import ProcessCache, caches_generation, change_listener_start
 from rules.choices import RulesetStatus
 from rules.engine import CompiledRuleset, RulesetCompileError, compile_ruleset
+from rules.errors import RulesetInvalid, ServiceError
 from rules.models import Ruleset, identifier_validator, version_validator
-from rules.services.errors import RulesetInvalid, ServiceError
+from rules.services.compilation import ruleset_spec
 from rules.services.snapshots import snapshot_name
-from rules.services.specs import ruleset_spec
 from rules.services.storage import StorageError, s3_error_text, s3_storage, storage_read
 
 SOURCE_DATABASE, SOURCE_FILE, SOURCE_S3 = "database", "file", "s3"

@@ -6,10 +6,10 @@ Objects are scoped with the models' `visible_to` / `for_tenant`, the same code t
 
 from rest_framework import permissions, status
 
-from rules.api.errors import ApiError
+from ruleengine.api.errors import ApiError
 from rules.choices import Capability
 from rules.models import Tenant
-from rules.selectors import TenantRole, caller_tenant_roles
+from rules.tenant_roles import TenantRole, caller_tenant_roles
 
 TENANT_HEADER = "HTTP_X_TENANT"
 

@@ -21,11 +21,11 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from executions import admin_views
+from executions.admin import views as admin_views
 from executions.models import ExecutionLog
 from rules.choices import Capability
 from rules.models import Pattern, Ruleset, TenantQuerySet
-from rules.selectors import caller_capabilities, caller_tenant_ids
+from rules.tenant_roles import caller_capabilities, caller_tenant_ids
 
 
 def log_tenant_ids(user) -> list[int] | None:
