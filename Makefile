@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := .make
 
-.PHONY: install run test checks lint format bench clean
+.PHONY: install run test test-quick checks lint format bench clean
 
 install: $(STAMP)/python $(STAMP)/node
 
@@ -49,9 +49,17 @@ run: install
 test: install $(STAMP)/chromium checks
 	$(PY) scripts/run_tests.py
 
-# Lint, formatting, migrations in sync, and the production deploy checks.
+# The edit-run loop (about 2 minutes): the tests not marked slow, browser or timescaledb, on
+# PostgreSQL chosen as `make test` does ($$DATABASE_URL, else 127.0.0.1:5432, else a throwaway
+# cluster). No static checks, no Chromium.
+test-quick: install
+	$(PY) scripts/run_tests.py --only postgres --quick
+
+# Lint, formatting, import contracts (pyproject.toml), migrations in sync, and the production
+# deploy checks.
 checks: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=false SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-production-like-secret-key \

@@ -6,7 +6,7 @@ Run from the repository root (needs `wrk`, and a PostgreSQL server):
                              [--duration 15] [--connections 10] [--configs group-notify,...]
 
 It creates a scratch database next to the one named (dropped afterwards), migrates it, imports the
-50-rule benchmark ruleset from ../shared/bench, creates an API client, then for each
+50-rule benchmark ruleset from benchmarks/data, creates an API client, then for each
 configuration starts gunicorn (see CONFIGS) on a free loopback port and drives
 it with wrk for `--duration` seconds over `--connections` connections, cycling the 1,000 inputs.
 After each run it checks that the number of log rows equals the number of 2xx responses.
@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_BENCH_DIR = ROOT.parent / "shared" / "bench"
+DEFAULT_BENCH_DIR = ROOT / "benchmarks" / "data"
 CONFIGS = {
     # name: (EXECUTION_LOG_WRITER, CACHE_INVALIDATION, worker class, workers, threads)
     "inline-query": ("inline", "query", "gthread", 2, 8),

@@ -5,7 +5,7 @@ Run from the repository root:  python benchmarks/backtest.py [--database-url URL
 Creates its own PostgreSQL database (default
 postgres://postgres@127.0.0.1:5432/ruleengine_bench_backtest, or --database-url / $DATABASE_URL
 with the database name replaced unless --keep-name), migrates it, imports the 50-rule flat
-ruleset of ../shared/bench/ as the active baseline, makes a candidate version with two changed
+ruleset of benchmarks/data/ as the active baseline, makes a candidate version with two changed
 rules, logs the 1,000 benchmark inputs cycled to N rows over the last 7 days (with the baseline's
 outcomes), then times `backtest_run` and drops the database. A timescale:// URL benchmarks the
 TimescaleDB path (time chunks).
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_BENCH_DIR = Path(__file__).resolve().parents[2] / "shared" / "bench"
+DEFAULT_BENCH_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ruleengine_bench_backtest"
 BENCH_DATABASE = "ruleengine_bench_backtest"
 WRITE_BATCH = 10_000
@@ -70,7 +70,8 @@ def prepare(bench_dir: Path, rows: int):
     from django.utils import timezone
 
     from executions.models import ExecutionSource
-    from executions.services import execution_log_row, execution_logs_write
+    from executions.services.log_rows import execution_log_row
+    from executions.services.log_writes import execution_logs_write
     from rules.models import Rule, Ruleset
     from rules.services import editing, lifecycle
     from rules.services.compilation import ruleset_compile

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rules.engine import compile_ruleset  # noqa: E402
 from rules.engine.converters import spec_from_flat  # noqa: E402
 
-DEFAULT_BENCH_DIR = Path(__file__).resolve().parents[2] / "shared" / "bench"
+DEFAULT_BENCH_DIR = Path(__file__).resolve().parent / "data"
 
 # The flat file's operators as rule-engine expressions (the original system) and zen unary tests.
 RULE_ENGINE_SYMBOLS = {

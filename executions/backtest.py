@@ -37,6 +37,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from executions.models import ExecutionLog, ExecutionSource
+from executions.services.evaluation import evaluation_run
 from rules.engine import RulesetCompileError
 from rules.errors import RulesetInvalid, ServiceError
 from rules.models import Ruleset
@@ -75,7 +76,9 @@ def backtest_run(
 
     Defaults: `until` now, `since` settings.BACKTEST_DEFAULT_DAYS before `until`, `max_inputs`
     settings.BACKTEST_MAX_INPUTS (the newest inputs are replayed first). Only successful
-    evaluations are replayed, and not the admin's try-it runs. Returns the report as plain JSON.
+    evaluations are replayed, and not the admin's try-it runs; each goes through the evaluation
+    step (executions.services.evaluation) without a log row, and one it refuses (logged by the
+    command line before it checked inputs) is skipped. Returns the report as plain JSON.
     Raises RulesetInvalid when the candidate does not compile, BacktestRefused on bad arguments.
     """
     started = time.perf_counter()
@@ -97,7 +100,8 @@ def backtest_run(
         ) from error
 
     aggregate = _Aggregate(bins=_histogram_edges(candidate, baseline))
-    evaluate = compiled.evaluate
+    identity = {"ruleset_id": candidate.pk, "name": candidate.name, "version": candidate.version}
+    tenant_id = candidate.tenant_id
     loads = orjson.loads
     capped = False
     strategy, rows = _logged_rows(
@@ -109,7 +113,16 @@ def backtest_run(
                 capped = True  # a limit+1st row exists: the window holds more than was replayed
                 break
             execution_id, timestamp, input_text, points, recommendation, pattern, matched = row
-            evaluation = evaluate(loads(input_text) if input_text is not None else None)
+            outcome = evaluation_run(
+                compiled=compiled,
+                identity=identity,
+                tenant_id=tenant_id,
+                data=loads(input_text) if input_text is not None else None,
+                source=None,  # nothing is logged
+            )
+            if outcome.problem is not None:
+                continue  # logged before its entry point checked inputs: not replayable
+            evaluation = outcome.evaluation
             aggregate.add(
                 execution_id,
                 timestamp,

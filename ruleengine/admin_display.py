@@ -1,5 +1,7 @@
 """Display helpers shared by the admin pages of both apps (rules and executions)."""
 
+import json
+
 from django.utils.html import format_html
 
 CHECK_LABELS = {
@@ -40,3 +42,14 @@ def check_row(check) -> dict:
         row["expected_marks"] = list(zip(expected, differs, strict=True))
         row["actual_marks"] = list(zip(actual, differs, strict=True))
     return row
+
+
+def json_text(value) -> str:
+    """JSON indented with sorted keys, so an input of a dozen attributes reads like a document."""
+    # Sorted: PostgreSQL's jsonb keeps keys in its own order (shortest first).
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def json_block(value, css_class: str = ""):
+    classes = f"json-block {css_class}".strip()
+    return format_html('<pre class="{}">{}</pre>', classes, json_text(value))

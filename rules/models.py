@@ -269,9 +269,9 @@ class Rule(TimestampedModel):
     ruleset = models.ForeignKey(Ruleset, on_delete=models.CASCADE, related_name="rules")
     rule_id = models.CharField(max_length=64, validators=[identifier_validator])
     rule_name = models.CharField(max_length=200, blank=True)
-    # Inline form: `attribute condition constant` (condition is the operator's name).
+    # Inline form: `attribute operator constant` (the ruleset spec calls the operator "condition").
     attribute = models.CharField(max_length=200, blank=True)
-    condition = models.CharField("operator", max_length=40, blank=True)
+    operator = models.CharField(max_length=40, blank=True)
     constant = models.TextField(blank=True)
     # Catalog form: conditions from the tenant's catalog combined with all/any.
     condition_mode = models.CharField(
@@ -314,7 +314,7 @@ class Rule(TimestampedModel):
 
     def clean(self):
         if self.condition_mode:
-            if self.attribute or self.condition or self.constant:
+            if self.attribute or self.operator or self.constant:
                 raise ValidationError(
                     "A rule uses either an inline condition (attribute, operator, constant) or "
                     "catalog conditions, not both."
@@ -323,14 +323,14 @@ class Rule(TimestampedModel):
         errors = {}
         if not self.attribute:
             errors["attribute"] = "Give the attribute to test, or choose catalog conditions."
-        if not self.condition:
-            errors["condition"] = "Choose an operator, or catalog conditions."
+        if not self.operator:
+            errors["operator"] = "Choose an operator, or catalog conditions."
         if not errors:
             errors = condition_field_errors(
                 attribute=self.attribute,
-                operator=self.condition,
+                operator=self.operator,
                 constant=self.constant,
-                fields={"attribute": "attribute", "condition": "condition", "constant": "constant"},
+                fields={"attribute": "attribute", "condition": "operator", "constant": "constant"},
             )
         if errors:
             raise ValidationError(errors)
@@ -517,4 +517,28 @@ TEST_CASE_FIELDS = (
     "expected_total_points",
     "total_points_tolerance",
     "expected_matched_rules",
+)
+
+# A catalog entry's own fields, in the order people read them: the admin form and page and the
+# API serializer all list these, so a new field is added in one place.
+CONDITION_FIELDS = (
+    "condition_id",
+    "name",
+    "description",
+    "attribute",
+    "operator",
+    "value",
+    "status",
+    "tags",
+    "metadata",
+)
+ACTION_FIELDS = (
+    "action_id",
+    "name",
+    "description",
+    "action_type",
+    "configuration",
+    "status",
+    "tags",
+    "metadata",
 )

@@ -1,6 +1,7 @@
 """Run the whole test suite against real databases, in three phases.
 
-    .venv/bin/python scripts/run_tests.py [--only postgres|timescaledb|sqlite] [-- pytest args]
+    .venv/bin/python scripts/run_tests.py [--only postgres|timescaledb|sqlite] [--quick]
+                                          [-- pytest args]
 
 1. postgres:    ``pytest -m "not timescaledb"`` on PostgreSQL: $DATABASE_URL if set, else a
                 server on 127.0.0.1:5432 if one answers, else a throwaway cluster made for the
@@ -8,6 +9,9 @@
 2. timescaledb: ``pytest -m timescaledb`` on a fresh in-memory TimescaleDB (PGlite under Node);
                 it has one session, so never in parallel.
 3. sqlite:      ``manage.py migrate`` then ``pytest -m smoke`` on a new SQLite file.
+
+``--quick`` leaves the ``slow`` and ``browser`` tests out of every phase (``make test-quick`` is
+``--only postgres --quick``: the fast tests on PostgreSQL, chosen as above).
 
 Each phase is its own pytest process with DATABASE_URL in its environment. The closing line,
 ``tests: N passed, N failed, N skipped``, sums the phases; the exit code is non-zero if any
@@ -39,6 +43,13 @@ PHASES = ("postgres", "timescaledb", "sqlite")
 LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "pgsql://", "psql://")
 PYTEST_NO_TESTS_COLLECTED = 5
+# Each phase's marker expression (pyproject.toml lists the markers).
+PHASE_MARKERS = {
+    "postgres": "not timescaledb",
+    "timescaledb": "timescaledb",
+    "sqlite": "smoke",
+}
+QUICK_EXCLUDED_MARKERS = ("slow", "browser")
 # Settings refuse to load without a key when DEBUG is off; pyproject.toml gives pytest the same
 # default, but `manage.py migrate` does not go through pytest.
 TEST_SECRET_KEY = "test-only-secret-key-not-for-production-0123456789"
@@ -144,7 +155,17 @@ def sqlite_database(result: PhaseResult) -> Iterator[str]:
 
 
 # --- running ----------------------------------------------------------------------------------
-def run_phase(name: str, extra_args: list[str], report_dir: Path) -> PhaseResult:
+def marker_expression(name: str, *, quick: bool = False) -> str:
+    """The `-m` expression of phase `name`; quick leaves out slow and browser tests."""
+    expression = PHASE_MARKERS[name]
+    if quick:
+        expression += "".join(f" and not {marker}" for marker in QUICK_EXCLUDED_MARKERS)
+    return expression
+
+
+def run_phase(
+    name: str, extra_args: list[str], report_dir: Path, *, quick: bool = False
+) -> PhaseResult:
     result = PhaseResult(name)
     started = time.monotonic()
     banner(f"phase {name}")
@@ -153,12 +174,10 @@ def run_phase(name: str, extra_args: list[str], report_dir: Path) -> PhaseResult
         "timescaledb": timescaledb_database,
         "sqlite": sqlite_database,
     }
-    markers = {
-        "postgres": ["-m", "not timescaledb"],
+    selection = ["-m", marker_expression(name, quick=quick)]
+    if name == "timescaledb":
         # One session on the server: keep the order fixed and the process single.
-        "timescaledb": ["-m", "timescaledb", "-p", "no:randomly"],
-        "sqlite": ["-m", "smoke"],
-    }
+        selection += ["-p", "no:randomly"]
     try:
         with databases[name](result) as url:
             environment = {**os.environ, "DATABASE_URL": url}
@@ -169,7 +188,7 @@ def run_phase(name: str, extra_args: list[str], report_dir: Path) -> PhaseResult
                     result.problem = f"manage.py migrate failed (exit {migrate})"
                     return result
             report = report_dir / f"{name}.xml"
-            command = [sys.executable, "-m", "pytest", *markers[name], f"--junitxml={report}"]
+            command = [sys.executable, "-m", "pytest", *selection, f"--junitxml={report}"]
             result.exit_code = run([*command, *extra_args], environment)
             count_results(report, result)
             if result.exit_code == PYTEST_NO_TESTS_COLLECTED:
@@ -271,7 +290,7 @@ def redact(url: str) -> str:
     return f"{scheme}://{credentials}{at}{host}"
 
 
-def parse_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+def parse_arguments(argv: list[str]) -> tuple[list[str], bool, list[str]]:
     extra: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
@@ -280,20 +299,25 @@ def parse_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
     parser.add_argument(
         "--only", choices=PHASES, action="append", help="run only this phase (repeatable)"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="leave out the slow and browser tests (make test-quick: --only postgres --quick)",
+    )
     options = parser.parse_args(argv)
     phases = [phase for phase in PHASES if not options.only or phase in options.only]
-    return phases, extra
+    return phases, options.quick, extra
 
 
 def main(argv: list[str]) -> int:
-    phases, extra_args = parse_arguments(argv)
+    phases, quick, extra_args = parse_arguments(argv)
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C so the servers are stopped.
     signal.signal(signal.SIGTERM, lambda *_: _terminate())
     results: list[PhaseResult] = []
     try:
         with tempfile.TemporaryDirectory(prefix="ruleengine-test-reports-") as report_dir:
             for phase in phases:
-                results.append(run_phase(phase, extra_args, Path(report_dir)))
+                results.append(run_phase(phase, extra_args, Path(report_dir), quick=quick))
     except KeyboardInterrupt:
         print("\nrun_tests: interrupted; servers stopped", file=sys.stderr, flush=True)
         return 130

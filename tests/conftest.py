@@ -4,6 +4,11 @@ scripts/run_tests.py runs the suite three times with DATABASE_URL pointing at Po
 (``-m "not timescaledb"``), at an in-memory TimescaleDB (``-m timescaledb``) and at SQLite
 (``-m smoke``).
 
+Markers (pyproject.toml): ``timescaledb`` and ``postgres`` tests need that database and are
+skipped, with the reason, on any other; ``browser`` tests need Chromium (tests/browser/conftest.py
+skips them without it, except under CI=true where that fails); ``slow`` tests start real servers
+or run outage, load or fuzzing loops. ``make test-quick`` leaves out slow, browser and timescaledb.
+
 On the TimescaleDB phase the server is PGlite behind pglite-socket (tests/support/
 timescaledb_server.py). pytest-django's usual test database creation works there unchanged:
 ``CREATE DATABASE test_postgres`` succeeds, and since the server ignores database names every
@@ -16,6 +21,14 @@ serves one at a time, so such tests belong to the PostgreSQL phase.
 import pytest
 
 TIMESCALE_ENGINE = "timescale.db.backends.postgresql"
+POSTGRES_ENGINES = ("django.db.backends.postgresql", TIMESCALE_ENGINE)
+MARKERS = (
+    "timescaledb: needs the TimescaleDB backend (runs in the TimescaleDB phase only)",
+    "smoke: also runs on the embedded SQLite database",
+    "postgres: needs PostgreSQL as the default database (skipped on SQLite)",
+    "browser: drives Debian's Chromium with Playwright (skipped without it, fails under CI=true)",
+    "slow: real app/database servers, outage, load or fuzzing runs, or more than a few seconds",
+)
 
 
 def is_timescaledb() -> bool:
@@ -25,16 +38,29 @@ def is_timescaledb() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == TIMESCALE_ENGINE
 
 
+def is_postgresql() -> bool:
+    """True when the default database is PostgreSQL (TimescaleDB included)."""
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"] in POSTGRES_ENGINES
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Also listed in pyproject.toml; registering twice is harmless and keeps --strict-markers
     # working when pytest is pointed at another config file.
-    config.addinivalue_line(
-        "markers", "timescaledb: needs the TimescaleDB backend (runs in the TimescaleDB phase)"
-    )
-    config.addinivalue_line("markers", "smoke: also runs on the embedded SQLite database")
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not is_postgresql():
+        # A plain `pytest` on the embedded SQLite database skips what needs PostgreSQL.
+        skip_postgres = pytest.mark.skip(
+            reason="needs PostgreSQL: set DATABASE_URL=postgres://... or use scripts/run_tests.py"
+        )
+        for item in items:
+            if item.get_closest_marker("postgres"):
+                item.add_marker(skip_postgres)
     if is_timescaledb():
         # The pglite server has one session: parallel workers would share (and corrupt) it.
         if config.getoption("numprocesses", default=None):
@@ -57,7 +83,11 @@ def database_is_timescaledb() -> bool:
 
 @pytest.fixture(autouse=True)
 def _process_caches_clear():
-    """Caches live per process; a test must not see tokens or versions of an earlier test."""
+    """Caches live per process; a test must not see tokens or versions of an earlier test.
+
+    Tests roll back rather than commit, so no change notification clears them. This is the one
+    copy for the whole suite: test modules need no caches fixture of their own.
+    """
     from rules.change_notifications import caches_clear
 
     caches_clear()

@@ -2,16 +2,21 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from knox.models import AuthToken
 
+from executions.models import ExecutionLog, ExecutionSource
 from rules.choices import Role, RulesetStatus
 from rules.models import (
     Action,
+    ApiClient,
     Condition,
     Membership,
     Pattern,
     Rule,
     RuleCondition,
     Ruleset,
+    RulesetTestCase,
+    SnapshotPublication,
     Tenant,
 )
 
@@ -68,7 +73,7 @@ class RuleFactory(factory.django.DjangoModelFactory):
     rule_id = factory.Sequence(lambda n: f"R{n:03d}")
     rule_name = factory.LazyAttribute(lambda o: f"Rule {o.rule_id}")
     attribute = "credit_score"
-    condition = "greater_than"
+    operator = "greater_than"
     constant = "700"
     rule_point = 10
     weight = 1.0
@@ -93,7 +98,7 @@ class RuleConditionFactory(factory.django.DjangoModelFactory):
         model = RuleCondition
 
     rule = factory.SubFactory(
-        RuleFactory, attribute="", condition="", constant="", condition_mode="all"
+        RuleFactory, attribute="", operator="", constant="", condition_mode="all"
     )
     condition = factory.SubFactory(
         ConditionFactory, tenant=factory.SelfAttribute("..rule.ruleset.tenant")
@@ -120,10 +125,134 @@ class PatternFactory(factory.django.DjangoModelFactory):
     action_recommendation = "APPROVE"
 
 
+class RulesetTestCaseFactory(factory.django.DjangoModelFactory):
+    """A test case that passes on ruleset_with_rules(): credit_score 750 matches every default
+    rule (credit_score > 700), so the all-matched pattern's APPROVE comes out."""
+
+    class Meta:
+        model = RulesetTestCase
+
+    ruleset = factory.SubFactory(RulesetFactory)
+    name = factory.Sequence(lambda n: f"case {n}")
+    input_data = factory.LazyFunction(lambda: {"credit_score": 750})
+    expected_action_recommendation = "APPROVE"
+
+
+class SnapshotPublicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SnapshotPublication
+
+    ruleset = factory.SubFactory(RulesetFactory, status=RulesetStatus.ACTIVE)
+    status = SnapshotPublication.Status.PENDING
+
+
+class ApiClientFactory(factory.django.DjangoModelFactory):
+    """A service account as api_client_create makes it (passwordless user, one membership),
+    without its checks. `role=` sets the membership's role (viewer by default); `token=True`
+    also creates a knox token and leaves the plain token on `client.token`."""
+
+    class Meta:
+        model = ApiClient
+        skip_postgeneration_save = True
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"client_{n}")
+    user = factory.SubFactory(
+        UserFactory,
+        username=factory.LazyAttribute(
+            lambda u: f"api.{u.factory_parent.tenant.slug}.{u.factory_parent.name}"
+        ),
+        is_staff=False,
+    )
+
+    @factory.post_generation
+    def role(obj, create, extracted, **kwargs):
+        if create:
+            obj.user.set_unusable_password()
+            obj.user.save(update_fields=["password"])
+            role = extracted or Role.VIEWER
+            Membership.objects.create(user=obj.user, tenant=obj.tenant, role=role)
+
+    @factory.post_generation
+    def token(obj, create, extracted, **kwargs):
+        obj.token = AuthToken.objects.create(user=obj.user)[1] if create and extracted else None
+
+
+class ExecutionLogFactory(factory.django.DjangoModelFactory):
+    """A successful API evaluation log row; `ruleset=` fills the tenant and ruleset identity."""
+
+    class Meta:
+        model = ExecutionLog
+
+    class Params:
+        ruleset = None
+
+    tenant = factory.Maybe(
+        "ruleset",
+        yes_declaration=factory.SelfAttribute("ruleset.tenant"),
+        no_declaration=factory.SubFactory(TenantFactory),
+    )
+    ruleset_id = factory.LazyAttribute(lambda o: o.ruleset.pk if o.ruleset else None)
+    ruleset_name = factory.LazyAttribute(lambda o: o.ruleset.name if o.ruleset else "credit")
+    ruleset_version = factory.LazyAttribute(lambda o: o.ruleset.version if o.ruleset else "1.0")
+    input_data = factory.LazyFunction(lambda: {"credit_score": 750})
+    total_points = 10.0
+    pattern_result = "Y"
+    action_recommendation = "APPROVE"
+    output_data = factory.LazyAttribute(
+        lambda o: {
+            "total_points": o.total_points,
+            "pattern_result": o.pattern_result,
+            "action_recommendation": o.action_recommendation,
+            "matched_rules": [],
+        }
+    )
+    execution_time_ms = 1.0
+    success = True
+    source = ExecutionSource.API
+
+
 def ruleset_with_rules(*, tenant=None, rules=2, status=RulesetStatus.DRAFT, **fields) -> Ruleset:
     """A valid ruleset with `rules` inline rules and the all-matched pattern."""
     ruleset = RulesetFactory(tenant=tenant or TenantFactory(), status=status, **fields)
     for _ in range(rules):
         RuleFactory(ruleset=ruleset)
     PatternFactory(ruleset=ruleset, pattern_key="Y" * rules, action_recommendation="APPROVE")
+    return ruleset
+
+
+def credit_ruleset(
+    tenant,
+    *,
+    version="1.0",
+    status=RulesetStatus.DRAFT,
+    name="credit",
+    threshold=700,
+    income_weight=0.5,
+) -> Ruleset:
+    """R1 "Good score" credit_score > threshold (10 points), R2 "Steady income" income >= 50000
+    (20 points × income_weight); patterns YY APPROVE, Y- and -Y REVIEW, -- DECLINE."""
+    ruleset = RulesetFactory(tenant=tenant, name=name, version=version, status=status)
+    RuleFactory(
+        ruleset=ruleset,
+        rule_id="R1",
+        rule_name="Good score",
+        priority=1,
+        rule_point=10,
+        constant=str(threshold),
+    )
+    RuleFactory(
+        ruleset=ruleset,
+        rule_id="R2",
+        rule_name="Steady income",
+        priority=2,
+        attribute="income",
+        operator="greater_than_or_equal",
+        constant="50000",
+        rule_point=20,
+        weight=income_weight,
+    )
+    for key, recommendation in (("YY", "APPROVE"), ("Y-", "REVIEW"), ("-Y", "REVIEW")):
+        PatternFactory(ruleset=ruleset, pattern_key=key, action_recommendation=recommendation)
+    PatternFactory(ruleset=ruleset, pattern_key="--", action_recommendation="DECLINE")
     return ruleset

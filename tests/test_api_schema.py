@@ -27,6 +27,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 
+# Every operation of the schema, a few generated requests each: minutes, not seconds.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def api_schema(db):

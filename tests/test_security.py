@@ -90,6 +90,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow  # 150 generated requests
 @hypothesis_settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -15,10 +15,11 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from executions.backtest import BacktestRefused, backtest_run
-from ruleengine.api.access import TenantCapability, request_visible_tenant_ids
+from ruleengine.api.access import TenantCapability, request_narrowing_tenant
 from ruleengine.api.errors import ApiError, ErrorResponseSerializer, service_error_response
 from rules.choices import Capability, RulesetStatus
 from rules.models import Ruleset
+from rules.selectors.backtest_baseline import backtest_baseline
 
 TENANT_HEADER_PARAMETER = OpenApiParameter(
     "X-Tenant",
@@ -180,9 +181,12 @@ class BacktestReportSerializer(serializers.Serializer):
 
 # --- The view --------------------------------------------------------------------------------
 def _baseline(candidate: Ruleset, version: str | None) -> Ruleset:
-    versions = Ruleset.objects.for_tenant(candidate.tenant).filter(name=candidate.name)
     if version is not None:
-        baseline = versions.filter(version=version).first()
+        baseline = (
+            Ruleset.objects.for_tenant(candidate.tenant)
+            .filter(name=candidate.name, version=version)
+            .first()
+        )
         if baseline is None:
             raise ApiError(
                 status_code=status.HTTP_400_BAD_REQUEST,
@@ -191,7 +195,7 @@ def _baseline(candidate: Ruleset, version: str | None) -> Ruleset:
                 details={"baseline_version": [f"{candidate.name} has no version {version}."]},
             )
         return baseline
-    baseline = versions.filter(status=RulesetStatus.ACTIVE).first()
+    baseline = backtest_baseline(candidate=candidate)
     if baseline is None:
         raise ApiError(
             status_code=status.HTTP_409_CONFLICT,
@@ -238,9 +242,9 @@ class BacktestView(APIView):
     )
     def post(self, request, pk):
         candidate = get_object_or_404(
-            Ruleset.objects.select_related("tenant").filter(
-                tenant_id__in=request_visible_tenant_ids(request, Capability.VIEW)
-            ),
+            Ruleset.objects.visible_to(
+                request.user, Capability.VIEW, tenant=request_narrowing_tenant(request)
+            ).select_related("tenant"),
             pk=pk,
         )
         options = BacktestRequestSerializer(data=request.data)

@@ -16,13 +16,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from executions.models import ExecutionSource
-from executions.services import (
-    LogRefused,
-    LogUnavailable,
-    evaluation_run,
-    execution_log_failure_row,
-    execution_logs_commit,
-)
+from executions.services.evaluation import evaluation_run
+from executions.services.log_rows import execution_log_row
+from executions.services.log_writes import LogRefused, LogUnavailable, execution_logs_commit
 from ruleengine.api.access import capability_check, request_tenant_role
 from ruleengine.api.errors import ApiError, ErrorResponseSerializer
 from ruleengine.api.rendering import OrjsonParser, OrjsonRenderer
@@ -288,10 +284,9 @@ class EvaluateView(JsonOnlyView):
         dry_run, trace = fields.get("dry_run", False), fields.get("trace", False)
         if "data" not in fields:
             if not dry_run:
-                failure = execution_log_failure_row(
+                failure = execution_log_row(
                     tenant_id=tenant.pk,
                     ruleset=identity,
-                    data={},
                     error="data: required",
                     source=ExecutionSource.API,
                     caller=_caller(request),
@@ -303,7 +298,7 @@ class EvaluateView(JsonOnlyView):
             identity=identity,
             tenant_id=tenant.pk,
             data=fields["data"],
-            source=ExecutionSource.API,
+            source=None if dry_run else ExecutionSource.API,
             caller=_caller(request),
             trace=trace or dry_run,
         )
@@ -355,6 +350,7 @@ class EvaluateBatchView(JsonOnlyView):
         tenant, compiled, identity = _ruleset(request, fields)
         dry_run, trace = fields.get("dry_run", False), fields.get("trace", False)
         caller = _caller(request)
+        source = None if dry_run else ExecutionSource.BATCH
         results, rows, errors = [], [], 0
         for index, data in enumerate(items):
             outcome = evaluation_run(
@@ -362,13 +358,15 @@ class EvaluateBatchView(JsonOnlyView):
                 identity=identity,
                 tenant_id=tenant.pk,
                 data=data,
-                source=ExecutionSource.BATCH,
+                source=source,
                 caller=caller,
                 trace=trace or dry_run,
                 where=f"items[{index}]",
             )
-            rows.append(outcome.row)
-            execution_id = None if dry_run else outcome.row.execution_id
+            execution_id = None
+            if not dry_run:
+                rows.append(outcome.row)
+                execution_id = outcome.row.execution_id
             if outcome.problem is not None:
                 errors += 1
                 result = {

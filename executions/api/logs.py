@@ -24,8 +24,10 @@ from executions.stats import (
     execution_stats_summary,
     stats_window,
 )
-from ruleengine.api.access import TenantCapability, request_visible_tenant_ids
+from ruleengine.api.access import TenantCapability, request_narrowing_tenant
 from ruleengine.api.errors import ApiError, ErrorResponseSerializer
+from rules.choices import Capability
+from rules.models import Tenant
 
 DEFAULT_STATS_WINDOW = timedelta(hours=24)
 
@@ -163,9 +165,19 @@ class ExecutionLogPagination(CursorPagination):
 
 
 def visible_logs(request):
-    return ExecutionLog.objects.filter(
-        tenant_id__in=request_visible_tenant_ids(request)
+    """The caller's logs, narrowed by X-Tenant; a list of tenant ids, so the (tenant, timestamp)
+    index serves the newest-first list."""
+    return ExecutionLog.objects.visible_to(
+        request.user, Capability.VIEW, tenant=request_narrowing_tenant(request)
     ).select_related("tenant")
+
+
+def visible_tenant_ids(request) -> list[int]:
+    """The tenants whose logs statistics count: the same scope as the log list."""
+    tenants = Tenant.objects.visible_to(
+        request.user, Capability.VIEW, tenant=request_narrowing_tenant(request)
+    )
+    return list(tenants.values_list("pk", flat=True))
 
 
 class ExecutionLogListView(generics.ListAPIView):
@@ -236,7 +248,7 @@ class StatsView(APIView):
                 details={"max_buckets": MAX_BUCKETS},
             ) from error
         scope = {
-            "tenant_ids": request_visible_tenant_ids(request),
+            "tenant_ids": visible_tenant_ids(request),
             "ruleset_name": params.get("ruleset"),
             "ruleset_version": params.get("version"),
         }

@@ -1,7 +1,9 @@
 """Which tenant a request acts in and what the caller may do there; the API's one entry point.
 
 A caller with one tenant acts in it; a caller in several names one with the `X-Tenant` header.
-Objects are scoped with the models' `visible_to` / `for_tenant`, the same code the admin uses.
+Querysets are scoped with the models' `visible_to(user, capability, tenant=...)`, narrowed to
+`request_narrowing_tenant(request)`, and roles come from rules.tenant_roles: the same code and
+the same cached roles the admin and the services use.
 """
 
 from rest_framework import permissions, status
@@ -9,7 +11,7 @@ from rest_framework import permissions, status
 from ruleengine.api.errors import ApiError
 from rules.choices import Capability
 from rules.models import Tenant
-from rules.tenant_roles import TenantRole, caller_tenant_roles
+from rules.tenant_roles import TenantRole, caller_capabilities, caller_tenant_roles
 
 TENANT_HEADER = "HTTP_X_TENANT"
 
@@ -50,25 +52,34 @@ def request_tenant_role(request) -> TenantRole:
 
 
 def request_tenant(request) -> Tenant:
+    """The tenant a write (or a lookup in one tenant) acts in."""
     return request_tenant_role(request).tenant
 
 
-def request_visible_tenant_ids(request, capability: str = Capability.VIEW) -> list[int]:
-    """Tenants whose objects a list may show: the X-Tenant one, else all where the role allows."""
-    if request.META.get(TENANT_HEADER, "").strip():
-        tenant_role = request_tenant_role(request)
-        return [tenant_role.tenant.pk] if capability in tenant_role.capabilities else []
-    roles = caller_tenant_roles(request.user).values()
-    return [r.tenant.pk for r in roles if capability in r.capabilities]
+def request_narrowing_tenant(request) -> Tenant | None:
+    """The tenant `X-Tenant` names, to pass to `visible_to(..., tenant=)`; None without it.
+
+    404 for a tenant that is not the caller's. A tenant where the caller lacks the capability is
+    returned all the same: `visible_to` then finds nothing, so such a list is empty, not a 403.
+    """
+    if not request.META.get(TENANT_HEADER, "").strip():
+        return None
+    return request_tenant(request)
 
 
 def capability_check(request, tenant: Tenant, capability: str) -> None:
-    """403 unless the caller's role in `tenant` grants `capability`."""
-    roles = caller_tenant_roles(request.user)
-    tenant_role = roles.get(tenant.slug)
-    if tenant_role is None:
-        raise ApiError(status_code=404, code="not_found", message="Not found.")
-    if capability not in tenant_role.capabilities:
+    """404 unless `tenant` is one of the caller's, 403 unless their role there grants `capability`.
+
+    What a role allows comes from `caller_capabilities`, as in the services' `capability_require`
+    and in `visible_to`, so a superuser reaches what their lists show (inactive tenants too).
+    """
+    capabilities = caller_capabilities(request.user, tenant.pk)
+    if not capabilities:
+        raise ApiError(
+            status_code=status.HTTP_404_NOT_FOUND, code="not_found", message="Not found."
+        )
+    if capability not in capabilities:
+        tenant_role = caller_tenant_roles(request.user)[tenant.slug]
         raise ApiError(
             status_code=status.HTTP_403_FORBIDDEN,
             code="permission_denied",

@@ -1,8 +1,24 @@
-"""OpenAPI post-processing: every operation documents the error answers the API can give.
+"""The API's OpenAPI plumbing: the X-Tenant parameter, error responses, and the post-processing
+that gives every operation the error answers the API can give.
 
 Authentication, throttling, tenant resolution, body limits and outages apply to every route, so
 their error responses are added here once instead of on each view.
 """
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from ruleengine.api.errors import ErrorResponseSerializer
+
+
+def tenant_header_parameter(description: str) -> OpenApiParameter:
+    """The `X-Tenant` header (ruleengine.api.access), described as the operation uses it."""
+    return OpenApiParameter("X-Tenant", str, OpenApiParameter.HEADER, description=description)
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An error answer in the API's one shape, with what it means for the operation."""
+    return OpenApiResponse(ErrorResponseSerializer, description=description)
+
 
 ERROR_COMPONENT = "ErrorResponse"
 ERROR_SCHEMA = {

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from rules.choices import ConditionMode, Role
 from rules.engine import OPERATORS
 from rules.models import (
+    CONDITION_FIELDS,
     TEST_CASE_FIELDS,
     ApiClient,
     Condition,
@@ -23,6 +24,7 @@ from rules.models import (
     Ruleset,
     RulesetTestCase,
 )
+from rules.services.editing import rule_catalog_form_check
 
 
 def constant_help(operator: str) -> str:
@@ -138,7 +140,7 @@ CATALOG_HELP = "No constant: the rule uses the catalog conditions chosen in the 
 class RuleInlineForm(forms.ModelForm):
     """One rule: inline condition (attribute, operator, constant) or catalog conditions."""
 
-    condition = forms.ChoiceField(
+    operator = forms.ChoiceField(
         required=False,  # the model says which of the two forms is missing, next to the field
         label="Operator",
         choices=[("", "—")] + CATALOG_MODE_CHOICES + [(name, name) for name in OPERATORS],
@@ -157,7 +159,7 @@ class RuleInlineForm(forms.ModelForm):
             "rule_id",
             "rule_name",
             "attribute",
-            "condition",
+            "operator",
             "constant",
             "weight",
             "rule_point",
@@ -182,7 +184,7 @@ class RuleInlineForm(forms.ModelForm):
         self.condition_mode = self.instance.condition_mode
         self.fields["catalog_condition_ids"].choices = list(catalog_choices)
         if self.instance.condition_mode:
-            self.initial["condition"] = CATALOG_MODE_PREFIX + self.instance.condition_mode
+            self.initial["operator"] = CATALOG_MODE_PREFIX + self.instance.condition_mode
         if "constant" in self.fields:  # absent when the ruleset is read-only
             operator = self._operator()
             widget = constant_widget(operator)
@@ -197,11 +199,11 @@ class RuleInlineForm(forms.ModelForm):
 
     def _operator(self) -> str:
         if self.is_bound:
-            return self.data.get(self.add_prefix("condition"), "")
-        return self.initial.get("condition") or self.instance.condition or ""
+            return self.data.get(self.add_prefix("operator"), "")
+        return self.initial.get("operator") or self.instance.operator or ""
 
-    def clean_condition(self):
-        value = self.cleaned_data.get("condition", "")
+    def clean_operator(self):
+        value = self.cleaned_data.get("operator", "")
         if value.startswith(CATALOG_MODE_PREFIX):
             self.condition_mode = value.removeprefix(CATALOG_MODE_PREFIX)
             return ""
@@ -212,15 +214,16 @@ class RuleInlineForm(forms.ModelForm):
         cleaned = super().clean()
         # Set before the model's own clean() runs, which checks the two forms exclude each other.
         self.instance.condition_mode = self.condition_mode
-        chosen = cleaned.get("catalog_condition_ids")
-        if self.condition_mode and not chosen:
-            self.add_error(
-                "catalog_condition_ids", "Choose the catalog conditions this rule combines."
+        try:
+            rule_catalog_form_check(
+                condition_mode=self.condition_mode,
+                conditions=cleaned.get("catalog_condition_ids") or [],
             )
-        if chosen and not self.condition_mode:
-            self.add_error(
-                "condition", "Choose “catalog conditions: all” or “any” to use catalog conditions."
-            )
+        except ValidationError as error:
+            # The domain rule's keys, as the fields of this form.
+            fields = {"conditions": "catalog_condition_ids", "condition_mode": "operator"}
+            for key, messages in error.message_dict.items():
+                self.add_error(fields[key], messages)
         return cleaned
 
 
@@ -346,18 +349,7 @@ class ConditionForm(forms.ModelForm):
 
     class Meta:
         model = Condition
-        fields = (
-            "tenant",
-            "condition_id",
-            "name",
-            "description",
-            "attribute",
-            "operator",
-            "value",
-            "status",
-            "tags",
-            "metadata",
-        )
+        fields = ("tenant", *CONDITION_FIELDS)
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2, "cols": 80}),
             "value": forms.TextInput(attrs={"class": "vTextField"}),

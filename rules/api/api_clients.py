@@ -8,7 +8,12 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from ruleengine.api.access import capability_check, request_tenant, request_visible_tenant_ids
+from ruleengine.api.access import (
+    TenantCapability,
+    capability_check,
+    request_narrowing_tenant,
+    request_tenant,
+)
 from rules.choices import Capability, Role
 from rules.models import ApiClient
 from rules.services.api_clients import (
@@ -53,15 +58,21 @@ TOKEN_RESPONSE = inline_serializer(
     retrieve=extend_schema(summary="One API client"),
 )
 class ApiClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [TenantCapability]
+    # Rotating and revoking need what seeing a client needs (get_queryset).
+    write_capability = Capability.MANAGE_MEMBERS
     serializer_class = ApiClientSerializer
     search_fields = ["name"]
     ordering_fields = ["name", "created_at"]
     filterset_fields = []
 
     def get_queryset(self):
-        tenant_ids = request_visible_tenant_ids(self.request, Capability.MANAGE_MEMBERS)
         return (
-            ApiClient.objects.filter(tenant_id__in=tenant_ids)
+            ApiClient.objects.visible_to(
+                self.request.user,
+                Capability.MANAGE_MEMBERS,
+                tenant=request_narrowing_tenant(self.request),
+            )
             .select_related("tenant", "user")
             .order_by("tenant__slug", "name")
         )

@@ -4,11 +4,14 @@ Foreign keys accept only objects of the tenant being written to (the object's te
 the request's tenant on create), so a payload can never link across tenants.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from ruleengine.api.access import request_tenant
 from rules.choices import RulesetStatus
 from rules.models import (
+    ACTION_FIELDS,
+    CONDITION_FIELDS,
     Action,
     Condition,
     Pattern,
@@ -17,6 +20,7 @@ from rules.models import (
     RulesetTestCase,
     version_validator,
 )
+from rules.services.editing import rule_catalog_form_check
 
 TIMESTAMPS = ("created_at", "updated_at")
 
@@ -167,7 +171,12 @@ class RuleSerializer(TenantWriteSerializer):
         ]
         read_only_fields = ["version"]
         extra_kwargs = {
-            "condition": {"help_text": "Inline form: the operator, e.g. greater_than."},
+            # The API keeps the ruleset format's name for the model's `operator`.
+            "condition": {
+                "source": "operator",
+                "label": "Operator",
+                "help_text": "Inline form: the operator, e.g. greater_than.",
+            },
             "constant": {"help_text": "Inline form: the constant, as text (700, ['A','B'])."},
             "condition_mode": {"help_text": "Catalog form: all or any; empty for the inline form."},
         }
@@ -185,20 +194,16 @@ class RuleSerializer(TenantWriteSerializer):
         current_mode = self.instance.condition_mode if self.instance else ""
         mode = attrs.get("condition_mode", current_mode)
         conditions = attrs.get("condition_links")
-        if mode and conditions is None and not (self.instance and self.instance.condition_mode):
-            conditions = []
-        if mode and conditions == []:
+        if mode and conditions is None and not current_mode:
+            conditions = []  # switching to the catalog form without conditions leaves it none
+        try:
+            rule_catalog_form_check(condition_mode=mode, conditions=conditions)
+        except DjangoValidationError as error:
+            # The domain rule's keys, as the fields of this serializer.
+            fields = {"conditions": "catalog_conditions", "condition_mode": "condition_mode"}
             raise serializers.ValidationError(
-                {"catalog_conditions": [f"Choose the catalog conditions to combine with {mode}."]}
-            )
-        if not mode and conditions:
-            raise serializers.ValidationError(
-                {"condition_mode": ["Choose all or any to combine catalog conditions."]}
-            )
-        if conditions and len({c.pk for c in conditions}) != len(conditions):
-            raise serializers.ValidationError(
-                {"catalog_conditions": ["A catalog condition is listed twice."]}
-            )
+                {fields[key]: messages for key, messages in error.message_dict.items()}
+            ) from error
         return attrs
 
 
@@ -209,20 +214,7 @@ class ConditionSerializer(TenantWriteSerializer):
 
     class Meta:
         model = Condition
-        fields = [
-            "id",
-            "tenant",
-            "condition_id",
-            "name",
-            "description",
-            "attribute",
-            "operator",
-            "value",
-            "status",
-            "tags",
-            "metadata",
-            *TIMESTAMPS,
-        ]
+        fields = ["id", "tenant", *CONDITION_FIELDS, *TIMESTAMPS]
 
 
 class ActionSerializer(TenantWriteSerializer):
@@ -233,19 +225,7 @@ class ActionSerializer(TenantWriteSerializer):
 
     class Meta:
         model = Action
-        fields = [
-            "id",
-            "tenant",
-            "action_id",
-            "name",
-            "description",
-            "action_type",
-            "configuration",
-            "status",
-            "tags",
-            "metadata",
-            *TIMESTAMPS,
-        ]
+        fields = ["id", "tenant", *ACTION_FIELDS, *TIMESTAMPS]
 
 
 class PatternSerializer(TenantWriteSerializer):
@@ -314,155 +294,3 @@ class RulesetTestCaseSerializer(TenantWriteSerializer):
 
     def validate_ruleset(self, value):
         return self.fixed_on_update("ruleset", value, "test case")
-
-
-class FieldCheckSerializer(serializers.Serializer):
-    field = serializers.ChoiceField(
-        choices=["pattern_result", "action_recommendation", "total_points", "matched_rules"]
-    )
-    expected = serializers.JSONField()
-    actual = serializers.JSONField()
-    passed = serializers.BooleanField()
-    difference = serializers.CharField(help_text="For people; empty when passed.")
-
-
-class TestCaseResultSerializer(serializers.Serializer):
-    test_case_id = serializers.IntegerField()
-    name = serializers.CharField()
-    passed = serializers.BooleanField()
-    diff = serializers.CharField(
-        help_text="Every difference in one line (or why the case could not run); empty when passed."
-    )
-    checks = FieldCheckSerializer(many=True, help_text="One per expectation of the test case.")
-
-
-class ProblemSerializer(serializers.Serializer):
-    rule_id = serializers.CharField(allow_null=True)
-    message = serializers.CharField()
-    path = serializers.CharField(help_text="A JSON path in the ruleset's document.")
-
-
-class TestRunReportSerializer(serializers.Serializer):
-    """Every test case of a version run with the engine (rules.services.test_cases)."""
-
-    ruleset_id = serializers.IntegerField()
-    name = serializers.CharField()
-    version = serializers.CharField()
-    total = serializers.IntegerField(help_text="Test cases run.")
-    failed = serializers.IntegerField()
-    passed = serializers.BooleanField(
-        help_text="Every test case passed; also true when there are none (see `total`)."
-    )
-    compile_problems = ProblemSerializer(
-        many=True, help_text="Why the version does not compile; every test case fails then."
-    )
-    results = TestCaseResultSerializer(many=True, help_text="One per test case, by name.")
-
-
-class ImportOptionsSerializer(serializers.Serializer):
-    """Query parameters of an import."""
-
-    name = serializers.CharField(
-        required=False,
-        help_text="Ruleset name: required for the original system's files, overrides the "
-        "document's otherwise.",
-    )
-    version = serializers.CharField(
-        required=False, help_text="Version of the new draft; default: the document's or the next."
-    )
-    dry_run = serializers.BooleanField(
-        required=False, default=False, help_text="Check everything, write nothing."
-    )
-
-
-class ImportReportSerializer(serializers.Serializer):
-    format = serializers.ChoiceField(
-        choices=["spec", "flat", "structured"], help_text="The detected format of the document."
-    )
-    name = serializers.CharField()
-    version = serializers.CharField(help_text="The version created (or, on a dry run, it would).")
-    dry_run = serializers.BooleanField()
-    unchanged = serializers.BooleanField(
-        help_text="The content equals the latest version of that name, so nothing was created."
-    )
-    existing = serializers.IntegerField(
-        allow_null=True, help_text="Id of the equal version, when unchanged."
-    )
-    counts = serializers.DictField(child=serializers.IntegerField())
-    created = RulesetSerializer(read_only=True, allow_null=True)
-
-
-# The export document (docs/format.md), described for the schema; the engine validates imports.
-
-
-class DocumentHeaderSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    version = serializers.CharField()
-    description = serializers.CharField()
-    is_default = serializers.BooleanField()
-    tags = serializers.ListField(child=serializers.CharField())
-    metadata = serializers.DictField()
-
-
-class DocumentRuleConditionsSerializer(serializers.Serializer):
-    mode = serializers.ChoiceField(choices=["all", "any"])
-    items = serializers.ListField(child=serializers.CharField(), help_text="condition_ids")
-
-
-class DocumentRuleSerializer(serializers.Serializer):
-    rule_id = serializers.CharField()
-    rule_name = serializers.CharField()
-    attribute = serializers.CharField(required=False, help_text="Inline form.")
-    condition = serializers.CharField(required=False, help_text="Inline form: the operator.")
-    constant = serializers.JSONField(required=False, help_text="Inline form: text or JSON value.")
-    conditions = DocumentRuleConditionsSerializer(required=False, help_text="Catalog form.")
-    message = serializers.CharField()
-    weight = serializers.FloatField()
-    rule_point = serializers.FloatField()
-    priority = serializers.IntegerField()
-    action_result = serializers.CharField(max_length=1)
-    status = serializers.CharField()
-    tags = serializers.ListField(child=serializers.CharField())
-    metadata = serializers.DictField()
-
-
-class DocumentConditionSerializer(serializers.Serializer):
-    condition_id = serializers.CharField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    attribute = serializers.CharField()
-    operator = serializers.CharField()
-    value = serializers.JSONField()
-    status = serializers.CharField()
-    tags = serializers.ListField(child=serializers.CharField())
-    metadata = serializers.DictField()
-
-
-class DocumentActionSerializer(serializers.Serializer):
-    action_id = serializers.CharField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    action_type = serializers.CharField()
-    configuration = serializers.DictField()
-    status = serializers.CharField()
-    tags = serializers.ListField(child=serializers.CharField())
-    metadata = serializers.DictField()
-
-
-class DocumentPatternSerializer(serializers.Serializer):
-    pattern_key = serializers.CharField()
-    action_recommendation = serializers.CharField()
-    action = serializers.CharField(allow_null=True, help_text="An action_id of actions.")
-    description = serializers.CharField()
-
-
-class RulesetDocumentSerializer(serializers.Serializer):
-    """A ruleset version in the project's JSON format (docs/format.md), as export_rules writes."""
-
-    format = serializers.CharField(help_text="ruleengine.ruleset")
-    format_version = serializers.IntegerField()
-    ruleset = DocumentHeaderSerializer()
-    rules = DocumentRuleSerializer(many=True)
-    conditions = DocumentConditionSerializer(many=True)
-    actions = DocumentActionSerializer(many=True)
-    patterns = DocumentPatternSerializer(many=True)

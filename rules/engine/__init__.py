@@ -12,7 +12,7 @@ from .compiler import (
 )
 from .constants import parse_constant
 from .evaluation import Evaluation
-from .operators import OPERATORS, OperatorInfo
+from .operators import OPERATORS, Operator, OperatorInfo
 from .problems import Problem, RulesetCompileError
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "OPERATORS",
     "CompiledRuleset",
     "Evaluation",
+    "Operator",
     "OperatorInfo",
     "Problem",
     "RulesetCompileError",

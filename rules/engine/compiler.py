@@ -12,13 +12,9 @@ from .operators import (
     MATCHED,
     NOT_MATCHED,
     OPERATORS,
-    condition_text,
-    constant_needed,
-    explainer,
+    Operator,
     fast_expression,
     operator_suggestions,
-    prepare_constant,
-    text_only,
 )
 from .problems import Problem, RulesetCompileError
 from .values import MISSING, NUMBER_TYPES, attribute_lookup
@@ -102,12 +98,14 @@ class _ConditionPlan:
 
     __slots__ = ("attribute", "operator", "constant", "prepared", "text", "condition_id", "active")
 
-    def __init__(self, attribute, operator, constant, prepared, condition_id=None, active=True):
+    def __init__(
+        self, attribute, operator: Operator, constant, prepared, condition_id=None, active=True
+    ):
         self.attribute = attribute
         self.operator = operator
         self.constant = constant
         self.prepared = prepared
-        self.text = condition_text(attribute, operator, constant)
+        self.text = operator.condition_text(attribute, constant)
         self.condition_id = condition_id
         self.active = active
 
@@ -119,29 +117,30 @@ def _check_condition(
     if attribute == "":
         reader.problem(f"{path}.attribute", "'attribute' must not be empty", rule_id)
         attribute = None
-    operator = reader.field(entry, operator_key, path, _STRING, required=True, rule_id=rule_id)
-    if operator is not None and operator not in OPERATORS:
+    name = reader.field(entry, operator_key, path, _STRING, required=True, rule_id=rule_id)
+    if name is None:
+        return None
+    operator = OPERATORS.get(name)
+    if operator is None:
         reader.problem(
             f"{path}.{operator_key}",
-            f"unknown operator '{operator}'; {operator_suggestions(operator)}",
+            f"unknown operator '{name}'; {operator_suggestions(name)}",
             rule_id,
         )
-        operator = None
-    if operator is None:
         return None
     raw_constant = entry.get(constant_key)
-    if raw_constant is None and constant_key not in entry and constant_needed(operator):
+    if raw_constant is None and constant_key not in entry and operator.takes_constant:
         reader.problem(
             f"{path}.{constant_key}",
-            f"'{constant_key}' is required for operator '{operator}'",
+            f"'{constant_key}' is required for operator '{name}'",
             rule_id,
         )
         return None
     constant = copy.deepcopy(parse_constant(raw_constant))
-    if type(raw_constant) is str and type(constant) is not str and text_only(operator):
+    if type(raw_constant) is str and type(constant) is not str and operator.constant_is_text:
         # A pattern such as "123" or "1.5" is text for these operators, not a number.
         constant = raw_constant
-    prepared, message = prepare_constant(operator, constant)
+    prepared, message = operator.prepare(name, constant)
     if message is not None:
         reader.problem(f"{path}.{constant_key}", message, rule_id)
         return None
@@ -402,7 +401,7 @@ class _CompiledCondition:
         self.condition_id = plan.condition_id
         self.text = plan.text
         self.lookup = attribute_lookup(plan.attribute)
-        self.explain = explainer(plan.operator, plan.prepared)
+        self.explain = plan.operator.explainer(plan.prepared)
         used = []
 
         def local_for(key: str) -> tuple[str, str]:

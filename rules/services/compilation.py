@@ -42,7 +42,7 @@ def ruleset_spec(ruleset: Ruleset) -> dict:
                 conditions[link.condition.condition_id] = link.condition
         else:
             rule_spec.update(
-                attribute=rule.attribute, condition=rule.condition, constant=rule.constant
+                attribute=rule.attribute, condition=rule.operator, constant=rule.constant
             )
         rule_spec.update(
             message=rule.message,

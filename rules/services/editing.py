@@ -143,6 +143,24 @@ def _same_tenant_check(part, ruleset: Ruleset) -> None:
         )
 
 
+def rule_catalog_form_check(*, condition_mode: str, conditions) -> None:
+    """Raise ValidationError unless a rule's catalog mode and catalog conditions go together.
+
+    A mode (all / any) needs conditions, conditions need a mode, and none is listed twice.
+    `conditions` are Condition objects or their ids; None means they are not being changed.
+    Errors are keyed `condition_mode` and `conditions`; each caller names its own fields.
+    """
+    if condition_mode and conditions is not None and not conditions:
+        message = f"Choose the catalog conditions to combine with {condition_mode}."
+        raise ValidationError({"conditions": [message]})
+    if not condition_mode and conditions:
+        raise ValidationError(
+            {"condition_mode": ["Choose all or any to combine catalog conditions."]}
+        )
+    if conditions and len({getattr(c, "pk", c) for c in conditions}) != len(conditions):
+        raise ValidationError({"conditions": ["A catalog condition is listed twice."]})
+
+
 @transaction.atomic
 def rule_catalog_conditions_set(*, rule: Rule, conditions: list, actor) -> None:
     """Make the rule's catalog links exactly `conditions`, in this order (delete, add, reorder)."""

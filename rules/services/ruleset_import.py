@@ -34,12 +34,11 @@ FORMAT_SPEC, FORMAT_FLAT, FORMAT_STRUCTURED = "spec", "flat", "structured"
 # Header fields that differ between versions of the same content, so "unchanged" ignores them.
 VERSION_ONLY_FIELDS = ("version", "is_default")
 
-CONDITION_FIELDS = ("name", "description", "attribute", "operator", "value", "status")
-ACTION_FIELDS = ("name", "description", "action_type", "configuration", "status")
-CATALOG_JSON_FIELDS = ("tags", "metadata")
 
 # Spec field names -> the original files' names, so problems point into the file as written.
 ORIGINAL_RULE_FIELDS = {"rule_id": "id"}
+# The model's name for a rule field where the spec (docs/format.md) has another.
+SPEC_RULE_FIELDS = {"operator": "condition"}
 ORIGINAL_CONDITION_FIELDS = {"operator": "equation", "value": "constant", "name": "condition_name"}
 SPEC_PATH = re.compile(r"^(rules|conditions|patterns)\[(\d+)\](?:\.(\w+))?(.*)$")
 
@@ -202,10 +201,16 @@ def _in_source(problem: Problem, source_format: str, spec: dict) -> Problem:
     return Problem(problem.rule_id, problem.message, path)
 
 
-def _validation_problems(error: ValidationError, *, path: str, rule_id=None) -> list[Problem]:
+def _validation_problems(
+    error: ValidationError, *, path: str, rule_id=None, fields: dict | None = None
+) -> list[Problem]:
+    """A model's ValidationError as problems at `path`; `fields` renames model fields."""
+    fields = fields or {}
     if hasattr(error, "error_dict"):
         return [
-            Problem(rule_id, message, f"{path}.{name}" if name != "__all__" else path)
+            Problem(
+                rule_id, message, f"{path}.{fields.get(name, name)}" if name != "__all__" else path
+            )
             for name, messages in error.message_dict.items()
             for message in messages
         ]
@@ -274,14 +279,16 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
         else:
             fields.update(
                 attribute=rule["attribute"],
-                condition=rule["condition"],
+                operator=rule["condition"],
                 constant=constant_text(rule.get("constant")),
             )
         try:
             editing.rule_create(ruleset=ruleset, actor=actor, conditions=linked, **fields)
         except ValidationError as error:
             path = _in_source(Problem(None, "", f"rules[{index}]"), source_format, spec).path
-            problems += _validation_problems(error, path=path, rule_id=rule["rule_id"])
+            problems += _validation_problems(
+                error, path=path, rule_id=rule["rule_id"], fields=SPEC_RULE_FIELDS
+            )
 
     for index, pattern in enumerate(spec["patterns"]):
         try:

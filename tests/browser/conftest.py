@@ -18,15 +18,6 @@ PASSWORD = "browser-test-password-2026"
 
 
 @pytest.fixture(autouse=True)
-def _caches_clear():
-    from rules.change_notifications import caches_clear
-
-    caches_clear()
-    yield
-    caches_clear()
-
-
-@pytest.fixture(autouse=True)
 def _plain_http_cookies(settings):
     # The live server speaks plain HTTP on loopback; production cookies are HTTPS-only.
     settings.SESSION_COOKIE_SECURE = False

@@ -11,7 +11,8 @@ import requests
 from django.utils import timezone
 
 from executions.models import ExecutionSource
-from executions.services import execution_log_row, execution_logs_write
+from executions.services.log_rows import execution_log_row
+from executions.services.log_writes import execution_logs_write
 from rules.choices import Role
 from rules.models import Ruleset
 from rules.services.api_clients import api_client_create
@@ -19,7 +20,7 @@ from rules.services.tenancy import member_add, tenant_create
 from tests.browser.conftest import PASSWORD
 from tests.factories import ruleset_with_rules
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 RULES = [
     ("R1", "Good credit score", "credit_score", "greater_than", "700", "100"),
@@ -56,7 +57,7 @@ def fill_rule(page, index, rule):
     page.fill(prefix + "rule_id", rule_id)
     page.fill(prefix + "rule_name", name)
     page.fill(prefix + "attribute", attribute)
-    page.select_option(prefix + "condition", operator)
+    page.select_option(prefix + "operator", operator)
     page.fill(prefix + "constant", constant)
     page.fill(prefix + "rule_point", points)
     page.fill(prefix + "priority", str(index + 1))
@@ -79,9 +80,9 @@ def test_author_drafts_tries_approver_activates_api_evaluates_others_see_nothing
     fill_rule(author, 1, RULES[1])
     author.click("#rules-group .add-row a")
     fill_rule(author, 2, RULES[2])
-    author.select_option("#id_rules-2-condition", "exists")
+    author.select_option("#id_rules-2-operator", "exists")
     assert "No constant needed" in author.inner_text("#rules-2 .constant-help")
-    author.select_option("#id_rules-2-condition", "less_than")
+    author.select_option("#id_rules-2-operator", "less_than")
     for index, (key, recommendation) in enumerate(PATTERNS):
         if index:
             author.click("#patterns-group .add-row a")

@@ -4,6 +4,10 @@ The `signed_in` fixture fails any browser test whose pages break the policy; thi
 detection works: an inline script injected into an admin page is refused and reported.
 """
 
+import pytest
+
+pytestmark = pytest.mark.browser
+
 
 def test_an_inline_script_is_refused_and_reported(chromium, live_server):
     context = chromium.new_context()

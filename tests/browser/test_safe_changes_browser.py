@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from executions.models import ExecutionLog, ExecutionSource
-from executions.services import execution_log_row
+from executions.services.log_rows import execution_log_row
 from rules.choices import Role, RulesetStatus
 from rules.models import RulesetTestCase
 from rules.services.compilation import ruleset_compile
@@ -20,7 +20,7 @@ from rules.services.tenancy import member_add, tenant_create
 from tests.browser.conftest import PASSWORD
 from tests.factories import PatternFactory, RuleFactory, RulesetFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 LOGGED_INPUTS = 600
 # (rule id, name, attribute, operator, constant, points) of the active version 1.0; the draft
@@ -58,7 +58,7 @@ def loan_policy(tenant, *, version, status, constants=None, patterns=PATTERNS):
             rule_id=rule_id,
             rule_name=name,
             attribute=attribute,
-            condition=operator,
+            operator=operator,
             constant=(constants or {}).get(rule_id, constant),
             rule_point=points,
             priority=priority + 1,

@@ -7,18 +7,11 @@ from rest_framework.test import APIClient
 
 from executions.models import ExecutionLog, ExecutionSource
 from executions.stats import bucket_floor
-from rules.change_notifications import caches_clear
 from rules.choices import Role
 from rules.services.api_clients import api_client_create
 from tests.factories import TenantFactory
 
 _client_numbers = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _api_caches_clear():
-    """Tokens and roles are cached per process; tests roll back, so no commit clears them."""
-    caches_clear()
 
 
 @pytest.fixture

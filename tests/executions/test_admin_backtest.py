@@ -6,13 +6,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from executions.admin.views import histogram_chart
+from executions.admin.charts import histogram_chart
 from executions.models import ExecutionLog, ExecutionSource
-from executions.services import execution_log_row
-from rules.change_notifications import caches_clear
+from executions.services.log_rows import execution_log_row
 from rules.choices import Role, RulesetStatus
 from rules.services.compilation import ruleset_compile
-from tests.factories import MembershipFactory, PatternFactory, RuleFactory, RulesetFactory
+from tests.factories import MembershipFactory, RuleFactory, credit_ruleset
 
 pytestmark = pytest.mark.django_db
 
@@ -26,41 +25,6 @@ MINUTE = "%Y-%m-%dT%H:%M"
 #   550 / 0                -- 0  DECLINE     -- 0  DECLINE
 #   800 / 0                Y- 10 REVIEW      Y- 10 REVIEW
 KNOWN_INPUTS = [(750, 60000), (650, 60000), (650, 0), (550, 0), (800, 0)]
-
-
-@pytest.fixture(autouse=True)
-def _caches_clear():
-    caches_clear()
-    yield
-    caches_clear()
-
-
-def credit_ruleset(tenant, *, version, threshold, status):
-    """R1 credit_score > threshold (10 points), R2 income >= 50000 (20 × 0.5); four patterns."""
-    ruleset = RulesetFactory(tenant=tenant, name="credit", version=version, status=status)
-    RuleFactory(
-        ruleset=ruleset,
-        rule_id="R1",
-        rule_name="Good score",
-        priority=1,
-        rule_point=10,
-        constant=str(threshold),
-    )
-    RuleFactory(
-        ruleset=ruleset,
-        rule_id="R2",
-        rule_name="Steady income",
-        priority=2,
-        attribute="income",
-        condition="greater_than_or_equal",
-        constant="50000",
-        rule_point=20,
-        weight=0.5,
-    )
-    for key, recommendation in (("YY", "APPROVE"), ("Y-", "REVIEW"), ("-Y", "REVIEW")):
-        PatternFactory(ruleset=ruleset, pattern_key=key, action_recommendation=recommendation)
-    PatternFactory(ruleset=ruleset, pattern_key="--", action_recommendation="DECLINE")
-    return ruleset
 
 
 def write_logs(ruleset, inputs, *, at, source=ExecutionSource.API) -> list:
@@ -235,7 +199,7 @@ def test_bad_settings_are_form_errors_and_nothing_runs(
 
 def test_a_candidate_that_does_not_compile_lists_its_problems(client, tenant, versions, logs):
     baseline, candidate = versions
-    RuleFactory(ruleset=candidate, rule_id="R3", condition="between", constant="5", priority=3)
+    RuleFactory(ruleset=candidate, rule_id="R3", operator="between", constant="5", priority=3)
     page = as_role(client, tenant, Role.AUTHOR).get(backtest_url(candidate, **run_query(baseline)))
     assert page.context["report"] is None
     assert any("R3" in problem for problem in page.context["problems"])

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from executions.models import ExecutionLog, ExecutionSource
-from rules.change_notifications import caches_clear
 from rules.choices import Role
 from tests.factories import (
     MembershipFactory,
@@ -21,13 +20,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _caches_clear():
-    caches_clear()
-    yield
-    caches_clear()
 
 
 @pytest.fixture
@@ -99,6 +91,7 @@ def test_log_list_pages_with_newer_and_older_links_and_never_shows_all(browser_c
     assert len(everything.context["cl"].result_list) == 100
 
 
+@pytest.mark.postgres
 def test_log_list_reads_the_tenant_time_index(browser_client, tenant):
     make_logs(tenant, 5)
     with CaptureQueriesContext(connection) as queries:
@@ -209,9 +202,22 @@ def test_try_it_input_errors_are_shown_next_to_the_input(browser_client, tenant,
     assert not ExecutionLog.objects.exists()
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_try_it_refuses_numbers_json_cannot_hold_as_a_form_error(browser_client, tenant, number):
+    # The json module reads NaN and Infinity; the evaluation step's input check refuses them,
+    # as the API's parser does, instead of failing when the log row is written.
+    ruleset = ruleset_with_rules(tenant=tenant, rules=1)
+    page = browser_client.post(try_it_url(ruleset), {"input": f'{{"credit_score": {number}}}'})
+    assert page.status_code == 200
+    (message,) = page.context["form"].errors["input"]
+    assert message.startswith("input.credit_score:") and "NaN and Infinity" in message
+    assert page.context["result"] is None
+    assert not ExecutionLog.objects.exists()
+
+
 def test_try_it_lists_compile_problems_of_a_broken_draft(browser_client, tenant):
     ruleset = ruleset_with_rules(tenant=tenant, rules=1)
-    RuleFactory(ruleset=ruleset, rule_id="BAD", condition="regex", constant="(")
+    RuleFactory(ruleset=ruleset, rule_id="BAD", operator="regex", constant="(")
     page = browser_client.post(try_it_url(ruleset), {"input": "{}"})
     assert any(p.startswith("rule BAD:") for p in page.context["result"]["problems"])
 

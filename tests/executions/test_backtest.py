@@ -9,11 +9,11 @@ from django.utils import timezone
 from executions import backtest as backtest_module
 from executions.backtest import BacktestRefused, backtest_run
 from executions.models import ExecutionLog, ExecutionSource
-from executions.services import execution_log_row
+from executions.services.log_rows import execution_log_row
 from rules.choices import RulesetStatus
 from rules.errors import RulesetInvalid
 from rules.services.compilation import ruleset_compile
-from tests.factories import PatternFactory, RuleFactory, RulesetFactory, TenantFactory
+from tests.factories import TenantFactory, credit_ruleset
 
 pytestmark = pytest.mark.django_db
 
@@ -27,26 +27,6 @@ NOW = timezone.now().replace(microsecond=0)
 #   550 / 0                -- 0  DECLINE     -- 0  DECLINE
 #   800 / 0                Y- 10 REVIEW      Y- 10 REVIEW
 KNOWN_INPUTS = [(750, 60000), (650, 60000), (650, 0), (550, 0), (800, 0)]
-
-
-def credit_ruleset(tenant, *, version, threshold, status):
-    """R1 credit_score > threshold (10 points), R2 income >= 50000 (20 × 0.5); four patterns."""
-    ruleset = RulesetFactory(tenant=tenant, name="credit", version=version, status=status)
-    RuleFactory(ruleset=ruleset, rule_id="R1", priority=1, rule_point=10, constant=str(threshold))
-    RuleFactory(
-        ruleset=ruleset,
-        rule_id="R2",
-        priority=2,
-        attribute="income",
-        condition="greater_than_or_equal",
-        constant="50000",
-        rule_point=20,
-        weight=0.5,
-    )
-    for key, recommendation in (("YY", "APPROVE"), ("Y-", "REVIEW"), ("-Y", "REVIEW")):
-        PatternFactory(ruleset=ruleset, pattern_key=key, action_recommendation=recommendation)
-    PatternFactory(ruleset=ruleset, pattern_key="--", action_recommendation="DECLINE")
-    return ruleset
 
 
 @pytest.fixture
@@ -216,7 +196,7 @@ def test_an_empty_window_reports_nothing_replayed(versions):
 
 def test_backtest_refuses_a_candidate_that_does_not_compile(versions):
     baseline, candidate = versions
-    candidate.rules.filter(rule_id="R1").update(condition="greater_than_ish")
+    candidate.rules.filter(rule_id="R1").update(operator="greater_than_ish")
     with pytest.raises(RulesetInvalid, match="credit 1.1 does not compile"):
         backtest_run(candidate=candidate, baseline=baseline, until=NOW)
 

@@ -155,7 +155,7 @@ def test_a_candidate_that_does_not_compile_is_refused_with_its_problems(
     viewer_api, tenant, versions
 ):
     _, candidate = versions
-    candidate.rules.filter(rule_id="R1").update(condition="greather_than")
+    candidate.rules.filter(rule_id="R1").update(operator="greather_than")
 
     response = backtest(viewer_api(tenant), candidate)
 

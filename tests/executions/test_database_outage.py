@@ -16,6 +16,10 @@ import pytest
 from tests.support.app_server import ROOT, AppServer, request
 from tests.support.postgres_cluster import ThrowawayPostgres
 
+# Its own throwaway cluster, whatever the default database is, but it needs PostgreSQL's
+# binaries: a run on SQLite skips it like the other PostgreSQL tests.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
 BUDGET_SECONDS = 5.0
 INPUT = {"applicant": {"credit_score": 720, "income": 85000}, "debt_ratio": 0.2}
 

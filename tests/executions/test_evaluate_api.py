@@ -314,6 +314,7 @@ def test_create_api_client_prints_only_the_token_on_stdout(demo):
     assert evaluate(client, {"data": APPROVED_INPUT}).status_code == 200
 
 
+@pytest.mark.postgres
 def test_healthz_reports_the_database(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200

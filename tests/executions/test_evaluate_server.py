@@ -18,6 +18,8 @@ from rules.services.api_clients import api_client_create
 from rules.services.demo import demo_seed
 from tests.support.app_server import AppServer, database_url_of, request
 
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
 CLIENTS = 8
 REQUESTS_PER_CLIENT = int(os.environ.get("RULEENGINE_LOAD_REQUESTS", "2000"))
 INPUTS = [

@@ -71,6 +71,7 @@ def test_indexes_serve_latest_logs_of_a_tenant_and_of_a_ruleset():
     assert ["execution_id", "timestamp"] in columns
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(
     connection.vendor != "postgresql" or "timescale" in connection.settings_dict["ENGINE"],
     reason="plain PostgreSQL only",

@@ -15,6 +15,8 @@ from rules.services.api_clients import api_client_create
 from rules.services.demo import demo_seed
 from tests.support.app_server import AppServer, database_url_of
 
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
 INPUT = {"applicant": {"credit_score": 720, "income": 85000}, "debt_ratio": 0.2}
 
 

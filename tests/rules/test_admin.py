@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.html import escape
 from knox.models import AuthToken
 
-from rules.change_notifications import caches_clear
 from rules.choices import Role
 from rules.engine import OPERATORS
 from rules.models import ApiClient, Condition, Membership, Rule, RuleCondition, Ruleset
@@ -24,13 +23,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _caches_clear():
-    caches_clear()
-    yield
-    caches_clear()
 
 
 @pytest.fixture
@@ -64,7 +56,7 @@ def rule_row(index: int, **fields) -> dict:
         "rule_id": f"R{index + 1}",
         "rule_name": "",
         "attribute": "score",
-        "condition": "greater_than",
+        "operator": "greater_than",
         "constant": "10",
         "weight": "1",
         "rule_point": "10",
@@ -176,7 +168,7 @@ def test_author_creates_a_draft_with_rules_and_patterns_in_one_form(login, tenan
     data = new_ruleset_post(
         tenant,
         {},
-        {"attribute": "age", "condition": "between", "constant": "[18, 65]"},
+        {"attribute": "age", "operator": "between", "constant": "[18, 65]"},
         patterns=(("YY", "APPROVE"), ("Y-", "REVIEW")),
     )
     response = login(author).post(reverse("admin:rules_ruleset_add"), data)
@@ -191,7 +183,7 @@ def test_author_creates_a_draft_with_rules_and_patterns_in_one_form(login, tenan
 
 
 def test_invalid_constant_is_reported_next_to_its_field_and_nothing_is_saved(login, tenant, author):
-    data = new_ruleset_post(tenant, {"condition": "between", "constant": "5"})
+    data = new_ruleset_post(tenant, {"operator": "between", "constant": "5"})
     response = login(author).post(reverse("admin:rules_ruleset_add"), data)
     assert response.status_code == 200
     rule_form = response.context["inline_admin_formsets"][0].formset.forms[0]
@@ -229,7 +221,7 @@ def test_rules_using_catalog_conditions_are_linked_through_the_service(login, te
         **management_form("test_cases", 0, 0),
         "rules-0-id": str(rule.pk),
         "rules-0-ruleset": str(ruleset.pk),
-        **rule_row(0, rule_id=rule.rule_id, attribute="", condition="catalog:any", constant=""),
+        **rule_row(0, rule_id=rule.rule_id, attribute="", operator="catalog:any", constant=""),
         "rules-0-catalog_condition_ids": [str(second.pk), str(first.pk)],
     }
     pattern = ruleset.patterns.get()
@@ -247,14 +239,14 @@ def test_rules_using_catalog_conditions_are_linked_through_the_service(login, te
     response = login(author).post(change_url(ruleset), data)
     assert response.status_code == 302, response.context["errors"]
     rule.refresh_from_db()
-    assert (rule.condition_mode, rule.attribute, rule.condition) == ("any", "", "")
+    assert (rule.condition_mode, rule.attribute, rule.operator) == ("any", "", "")
     links = RuleCondition.objects.filter(rule=rule).order_by("position")
     assert [link.condition_id for link in links] == [second.pk, first.pk]
     assert RuleCondition.history.filter(rule_id=rule.pk).first().history_user == author
 
 
 def test_catalog_mode_without_conditions_is_an_error_on_the_conditions_field(login, tenant, author):
-    data = new_ruleset_post(tenant, {"attribute": "", "condition": "catalog:all", "constant": ""})
+    data = new_ruleset_post(tenant, {"attribute": "", "operator": "catalog:all", "constant": ""})
     response = login(author).post(reverse("admin:rules_ruleset_add"), data)
     assert response.status_code == 200
     rule_form = response.context["inline_admin_formsets"][0].formset.forms[0]
@@ -306,8 +298,8 @@ def test_approver_activates_from_the_change_form_after_confirming(login, tenant,
 def test_refused_activation_lists_every_problem_with_rule_ids_as_messages(login, tenant, approver):
     ruleset = ruleset_with_rules(tenant=tenant, rules=2)
     first, second = ruleset.rules.order_by("priority")
-    Rule.objects.filter(pk=first.pk).update(condition="between", constant="5")
-    Rule.objects.filter(pk=second.pk).update(condition="regex", constant="(")
+    Rule.objects.filter(pk=first.pk).update(operator="between", constant="5")
+    Rule.objects.filter(pk=second.pk).update(operator="regex", constant="(")
     client = login(approver)
     url = reverse("admin:rules_ruleset_transition", args=[ruleset.pk, "active"])
     assert b"cannot be activated yet" in client.get(url).content  # shown before confirming

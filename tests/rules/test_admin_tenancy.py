@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.contrib import admin
-from django.urls import reverse
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLResolver, resolve, reverse
 from django.utils import timezone
 
 from executions.models import ExecutionLog, ExecutionSource
-from rules.change_notifications import caches_clear
 from rules.choices import Role
 from rules.models import Ruleset, RulesetTestCase
 from rules.services import editing
@@ -25,13 +25,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 SECRET = "secretcorp"
-
-
-@pytest.fixture(autouse=True)
-def _caches_clear():
-    caches_clear()
-    yield
-    caches_clear()
 
 
 @pytest.fixture
@@ -119,6 +112,9 @@ OBJECT_PAGES = {
     "condition delete": lambda w: reverse("admin:rules_condition_delete", args=[w["condition"].pk]),
     "action change": lambda w: reverse("admin:rules_action_change", args=[w["action"].pk]),
     "action history": lambda w: reverse("admin:rules_action_history", args=[w["action"].pk]),
+    "action revision": lambda w: reverse(
+        "admin:rules_action_simple_history", args=[w["action"].pk, history_id(w["action"])]
+    ),
     "action delete": lambda w: reverse("admin:rules_action_delete", args=[w["action"].pk]),
     "membership change": lambda w: reverse(
         "admin:rules_membership_change", args=[w["membership"].pk]
@@ -135,13 +131,25 @@ OBJECT_PAGES = {
     "api client history": lambda w: reverse(
         "admin:rules_apiclient_history", args=[w["api_client"].pk]
     ),
+    "api client delete": lambda w: reverse(
+        "admin:rules_apiclient_delete", args=[w["api_client"].pk]
+    ),
     "tenant change": lambda w: reverse("admin:rules_tenant_change", args=[w["secret"].pk]),
+    "tenant history": lambda w: reverse("admin:rules_tenant_history", args=[w["secret"].pk]),
+    "tenant delete": lambda w: reverse("admin:rules_tenant_delete", args=[w["secret"].pk]),
+    "ruleset on site": lambda w: reverse(
+        "admin:view_on_site",
+        args=[ContentType.objects.get_for_model(Ruleset).pk, w["ruleset"].pk],
+    ),
     "execution log": lambda w: reverse("admin:executions_executionlog_change", args=[w["log"].pk]),
     "execution log save as test case": lambda w: reverse(
         "admin:executions_executionlog_save_test_case", args=[w["log"].pk]
     ),
     "execution log history": lambda w: reverse(
         "admin:executions_executionlog_history", args=[w["log"].pk]
+    ),
+    "execution log delete": lambda w: reverse(
+        "admin:executions_executionlog_delete", args=[w["log"].pk]
     ),
 }
 
@@ -181,15 +189,19 @@ def test_own_change_form_dropdowns_offer_nothing_of_another_tenant(client, world
     assert SECRET.encode() not in page.content
 
 
-def test_dashboard_index_and_autocomplete_show_nothing_of_another_tenant(client, world):
-    client.force_login(world["outsider"])
-    for url in (
+def site_pages():
+    return [
         reverse("admin:index"),
         reverse("admin:executions_executionlog_dashboard"),
         reverse("admin:executions_executionlog_dashboard") + "?window=7d",
         reverse("admin:autocomplete") + "?app_label=rules&model_name=pattern&field_name=action",
         reverse("admin:app_list", args=["rules"]),
-    ):
+    ]
+
+
+def test_dashboard_index_and_autocomplete_show_nothing_of_another_tenant(client, world):
+    client.force_login(world["outsider"])
+    for url in site_pages():
         response = client.get(url)
         assert response.status_code in (200, 403), url
         assert SECRET.encode() not in response.content, url
@@ -224,3 +236,57 @@ def test_superuser_sees_every_tenant(client, world, django_user_model):
         "execution log save as test case",
     ):
         assert client.get(OBJECT_PAGES[page](world)).status_code == 200, page
+
+
+# Admin URL names the walks above leave out on purpose; every other name must be walked.
+NOT_WALKED = {
+    # Signing in and out, the password of the signed-in user, translations: no tenant data.
+    "admin:login",
+    "admin:logout",
+    "admin:password_change",
+    "admin:password_change_done",
+    "admin:jsi18n",
+    # Models of Django and of libraries (users, groups, knox tokens, axes login attempts): not
+    # tenant data, and only superusers hold their model permissions, so a member gets 403 on
+    # every object page. Their changelist and add pages are walked above like every model's.
+    *(
+        f"admin:{model}_{page}"
+        for model in (
+            "auth_group",
+            "auth_user",
+            "knox_authtoken",
+            "axes_accessattempt",
+            "axes_accesslog",
+            "axes_accessfailurelog",
+        )
+        for page in ("change", "delete", "history")
+    ),
+    "admin:auth_user_password_change",
+}
+
+
+def admin_url_names(patterns=None, namespace="admin") -> set[str]:
+    """Every named URL of the admin site: its own views and each ModelAdmin's, custom ones too.
+
+    Unnamed routes (the object URL that redirects to its change page, the catch-all) only
+    redirect or answer 404.
+    """
+    names = set()
+    for pattern in admin.site.get_urls() if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            names |= admin_url_names(pattern.url_patterns, namespace)
+        elif pattern.name:
+            names.add(f"{namespace}:{pattern.name}")
+    return names
+
+
+def test_the_walk_covers_every_admin_url(world):
+    walked = [page(world) for page in OBJECT_PAGES.values()]
+    walked += [url + suffix for url in changelist_urls() for suffix in ("", "add/")]
+    walked += site_pages()
+    walked_names = {resolve(url.split("?")[0]).view_name for url in walked}
+    every_name = admin_url_names()
+
+    assert every_name - walked_names - NOT_WALKED == set()
+    assert not NOT_WALKED - every_name, "an allowed URL name no longer exists"
+    assert not NOT_WALKED & walked_names, "an allowed URL name is walked after all"

@@ -8,13 +8,13 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from executions.models import ExecutionLog, ExecutionSource
-from executions.services import execution_log_row
-from rules.change_notifications import caches_clear
+from executions.services.log_rows import execution_log_row
 from rules.choices import Role, RulesetStatus
 from rules.models import Ruleset, RulesetTestCase
 from rules.services import test_cases
 from rules.services.compilation import ruleset_compile
-from tests.factories import PatternFactory, RuleFactory, RulesetFactory
+from tests import factories
+from tests.factories import RuleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,31 +23,9 @@ MIDDLE = {"credit_score": 650, "income": 60000}
 POOR = {"credit_score": 550, "income": 0}
 
 
-@pytest.fixture(autouse=True)
-def _caches_clear():
-    caches_clear()
-    yield
-    caches_clear()
-
-
-def credit_ruleset(tenant, *, version="1.0", status=RulesetStatus.DRAFT, name="credit"):
-    """R1 credit_score > 700 (10 points), R2 income >= 50000 (20 points); four patterns."""
-    ruleset = RulesetFactory(tenant=tenant, name=name, version=version, status=status)
-    RuleFactory(ruleset=ruleset, rule_id="R1", rule_name="Good score", priority=1, rule_point=10)
-    RuleFactory(
-        ruleset=ruleset,
-        rule_id="R2",
-        rule_name="Steady income",
-        priority=2,
-        attribute="income",
-        condition="greater_than_or_equal",
-        constant="50000",
-        rule_point=20,
-    )
-    for key, recommendation in (("YY", "APPROVE"), ("Y-", "REVIEW"), ("-Y", "REVIEW")):
-        PatternFactory(ruleset=ruleset, pattern_key=key, action_recommendation=recommendation)
-    PatternFactory(ruleset=ruleset, pattern_key="--", action_recommendation="DECLINE")
-    return ruleset
+def credit_ruleset(tenant, **fields):
+    """tests.factories.credit_ruleset with R2 at full weight: both rules matched make 30 points."""
+    return factories.credit_ruleset(tenant, income_weight=1.0, **fields)
 
 
 def case(ruleset, name, data, **expected) -> RulesetTestCase:
@@ -350,7 +328,7 @@ def test_run_tests_without_test_cases_says_so(client, draft, author):
 
 def test_run_tests_of_a_version_that_does_not_compile_lists_its_problems(client, tenant, author):
     broken = credit_ruleset(tenant)
-    RuleFactory(ruleset=broken, rule_id="R3", condition="between", constant="5", priority=3)
+    RuleFactory(ruleset=broken, rule_id="R3", operator="between", constant="5", priority=3)
     case(broken, "rich", RICH, expected_pattern_result="YY")
     client.force_login(author)
     page = client.get(run_tests_url(broken))

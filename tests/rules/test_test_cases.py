@@ -15,31 +15,11 @@ from rules.services.test_cases import (
     test_case_from_evaluation,
     test_case_save,
 )
-from tests.factories import PatternFactory, RuleFactory, RulesetFactory
+from tests.factories import credit_ruleset
 
 pytestmark = pytest.mark.django_db
 
 GOOD = {"credit_score": 750, "income": 60000}  # both rules match: YY, 20 points, APPROVE
-
-
-def credit_ruleset(tenant, *, version="1.0", status=RulesetStatus.DRAFT, name="credit"):
-    """R1 credit_score > 700 (10 points), R2 income >= 50000 (20 × 0.5); four patterns."""
-    ruleset = RulesetFactory(tenant=tenant, name=name, version=version, status=status)
-    RuleFactory(ruleset=ruleset, rule_id="R1", priority=1, rule_point=10)
-    RuleFactory(
-        ruleset=ruleset,
-        rule_id="R2",
-        priority=2,
-        attribute="income",
-        condition="greater_than_or_equal",
-        constant="50000",
-        rule_point=20,
-        weight=0.5,
-    )
-    for key, recommendation in (("YY", "APPROVE"), ("Y-", "REVIEW"), ("-Y", "REVIEW")):
-        PatternFactory(ruleset=ruleset, pattern_key=key, action_recommendation=recommendation)
-    PatternFactory(ruleset=ruleset, pattern_key="--", action_recommendation="DECLINE")
-    return ruleset
 
 
 def add_case(ruleset, name="good applicant", input_data=GOOD, **expected):
@@ -193,7 +173,7 @@ def test_total_points_pass_within_the_tolerance(tenant):
 def test_a_ruleset_that_does_not_compile_fails_every_case(tenant):
     ruleset = credit_ruleset(tenant)
     add_case(ruleset)
-    ruleset.rules.filter(rule_id="R1").update(condition="greater_than_ish")
+    ruleset.rules.filter(rule_id="R1").update(operator="greater_than_ish")
     report = ruleset_tests_run(ruleset=ruleset)
     assert report.compile_problems and not report.passed
     assert report.results[0].diff == "credit 1.0 does not compile"

@@ -11,6 +11,7 @@ needs_postgres_binaries = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_postgres_binaries
 def test_throwaway_cluster_outage_keeps_data_and_port_and_stop_deletes_it():
     with ThrowawayPostgres() as cluster:

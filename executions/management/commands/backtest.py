@@ -6,9 +6,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from executions.backtest import backtest_run
-from rules.choices import RulesetStatus
-from rules.errors import ServiceError
 from ruleengine.tenant_command import TenantCommand
+from rules.errors import ServiceError
+from rules.selectors.backtest_baseline import backtest_baseline
 from rules.selectors.rulesets import ruleset_lookup
 
 
@@ -60,11 +60,14 @@ class Command(TenantCommand):
             candidate = ruleset_lookup(
                 tenant=tenant_obj, name=name, version=options["candidate_version"]
             )
-            baseline = ruleset_lookup(
-                tenant=tenant_obj, name=name, version=options["baseline_version"]
-            )
-            if options["baseline_version"] is None and baseline.status != RulesetStatus.ACTIVE:
-                raise CommandError(f"{name} has no active version; give --baseline-version")
+            if options["baseline_version"] is not None:
+                baseline = ruleset_lookup(
+                    tenant=tenant_obj, name=name, version=options["baseline_version"]
+                )
+            else:
+                baseline = backtest_baseline(candidate=candidate)
+                if baseline is None:
+                    raise CommandError(f"{name} has no active version; give --baseline-version")
             report = backtest_run(
                 candidate=candidate,
                 baseline=baseline,

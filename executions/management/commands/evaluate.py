@@ -3,9 +3,10 @@ import sys
 from django.core.management.base import CommandError
 
 from executions.models import ExecutionSource
-from executions.services import evaluations_stream
-from rules.errors import ServiceError
+from executions.services.evaluation import evaluations_stream
+from executions.services.log_writes import LogUnavailable
 from ruleengine.tenant_command import TenantCommand
+from rules.errors import ServiceError
 from rules.services.active_rulesets import active_compiled_ruleset
 
 
@@ -36,15 +37,18 @@ class Command(TenantCommand):
         except OSError as error:
             raise CommandError(f"{input}: {error.strerror or error}") from error
         with stream:
-            report = evaluations_stream(
-                compiled=compiled,
-                ruleset=identity,
-                tenant_id=tenant_obj.pk,
-                lines=stream,
-                write=lambda text: self.stdout.write(text, ending=""),
-                trace=trace,
-                log_source=None if no_log else ExecutionSource.CLI,
-            )
+            try:
+                report = evaluations_stream(
+                    compiled=compiled,
+                    ruleset=identity,
+                    tenant_id=tenant_obj.pk,
+                    lines=stream,
+                    write=lambda text: self.stdout.write(text, ending=""),
+                    trace=trace,
+                    log_source=None if no_log else ExecutionSource.CLI,
+                )
+            except LogUnavailable as error:
+                raise CommandError(f"the execution log is unavailable: {error}") from error
         rate = report.evaluated / report.seconds if report.seconds else 0
         # The report goes to stderr so stdout stays one JSON result per line.
         self.stderr.write(

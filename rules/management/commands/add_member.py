@@ -3,8 +3,8 @@ import os
 
 from django.core.management.base import CommandError
 
-from rules.choices import Role
 from ruleengine.tenant_command import TenantCommand
+from rules.choices import Role
 from rules.services.tenancy import member_add
 
 

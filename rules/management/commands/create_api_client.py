@@ -1,8 +1,8 @@
 from django.core.management.base import CommandError
 
+from ruleengine.tenant_command import TenantCommand
 from rules.choices import Role
 from rules.errors import ServiceError
-from ruleengine.tenant_command import TenantCommand
 from rules.services.api_clients import api_client_create
 
 

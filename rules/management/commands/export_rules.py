@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 
-from rules.errors import ServiceError
 from ruleengine.tenant_command import TenantCommand
+from rules.errors import ServiceError
 from rules.selectors.rulesets import ruleset_lookup
 from rules.services.ruleset_export import document_bytes, ruleset_export
 from rules.services.storage import STDIO, document_write

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from rules.errors import ServiceError
 from ruleengine.tenant_command import TenantCommand
+from rules.errors import ServiceError
 from rules.services.ruleset_import import ruleset_import
 from rules.services.storage import STDIO, document_read, s3_location
 

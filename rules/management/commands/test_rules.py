@@ -1,8 +1,8 @@
 from django.core.management.base import CommandError
 
+from ruleengine.tenant_command import TenantCommand
 from rules.engine.problems import problems_text
 from rules.errors import ServiceError
-from ruleengine.tenant_command import TenantCommand
 from rules.services.test_cases import ruleset_tests_run, ruleset_tests_target
 
 

@@ -3,17 +3,10 @@ import itertools
 import pytest
 from rest_framework.test import APIClient
 
-from rules.change_notifications import caches_clear
 from rules.services.api_clients import api_client_create
 from rules.services.tenancy import member_add
 
 _client_numbers = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _api_caches_clear():
-    """Tokens and roles are cached per process; tests roll back, so no commit clears them."""
-    caches_clear()
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_transition_not_in_the_table_is_refused_naming_the_allowed_targets(appro
 
 def test_refused_activation_lists_every_problem_with_rule_ids(approver_api, tenant):
     draft = RulesetFactory(tenant=tenant, name="scoring")
-    RuleFactory(ruleset=draft, rule_id="R1", condition="greather_than", priority=1)
+    RuleFactory(ruleset=draft, rule_id="R1", operator="greather_than", priority=1)
     RuleFactory(ruleset=draft, rule_id="R2", constant="[1, 2]", priority=2)
     PatternFactory(ruleset=draft, pattern_key="YYY")
 

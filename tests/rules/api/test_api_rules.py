@@ -96,7 +96,7 @@ def test_create_catalog_rule_keeps_the_order_of_its_conditions(author_api, draft
 
 def test_update_replaces_reorders_and_removes_catalog_conditions(author_api, draft, tenant):
     first, second, third = (ConditionFactory(tenant=tenant, condition_id=c) for c in "ABC")
-    rule = RuleFactory(ruleset=draft, attribute="", condition="", constant="", condition_mode="all")
+    rule = RuleFactory(ruleset=draft, attribute="", operator="", constant="", condition_mode="all")
     RuleCondition.objects.create(rule=rule, condition=first, position=0)
     RuleCondition.objects.create(rule=rule, condition=second, position=1)
     url = f"/api/v1/rules/{rule.pk}"
@@ -252,7 +252,7 @@ def test_rule_list_filters_by_ruleset_catalog_condition_and_search(author_api, d
     RuleFactory(ruleset=draft, rule_id="R1", rule_name="Adult", priority=2)
     RuleFactory(ruleset=draft, rule_id="R2", rule_name="Income", priority=1, status="inactive")
     linked = RuleFactory(
-        ruleset=other, rule_id="R3", attribute="", condition="", constant="", condition_mode="all"
+        ruleset=other, rule_id="R3", attribute="", operator="", constant="", condition_mode="all"
     )
     condition = ConditionFactory(tenant=tenant)
     RuleCondition.objects.create(rule=linked, condition=condition)
@@ -276,7 +276,7 @@ def test_rule_list_queries_do_not_grow_with_the_rules(
     conditions = [ConditionFactory(tenant=tenant) for _ in range(2)]
     for _ in range(20):
         rule = RuleFactory(
-            ruleset=draft, attribute="", condition="", constant="", condition_mode="all"
+            ruleset=draft, attribute="", operator="", constant="", condition_mode="all"
         )
         for position, condition in enumerate(conditions):
             RuleCondition.objects.create(rule=rule, condition=condition, position=position)

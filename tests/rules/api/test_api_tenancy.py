@@ -42,6 +42,29 @@ def test_caller_in_two_tenants_names_one_with_x_tenant_for_writes(api, tenant, o
     assert [r["name"] for r in narrowed] == ["theirs"]
 
 
+def test_a_list_narrowed_to_a_tenant_where_the_role_does_not_reach_is_empty_not_refused(
+    api, tenant, other_tenant
+):
+    # API clients need `manage_members`: this caller is an admin of acme, a viewer of globex.
+    caller = api(Role.ADMIN, tenant, also=[(other_tenant, Role.VIEWER)])
+    theirs, _ = api_client_create(tenant=other_tenant, name="globex-app", role=Role.VIEWER)
+
+    narrowed = caller.get("/api/v1/api-clients", HTTP_X_TENANT="globex")
+    everything = caller.get("/api/v1/api-clients")
+    rotate = caller.post(f"/api/v1/api-clients/{theirs.pk}/rotate", {}, format="json")
+    create = caller.post(
+        "/api/v1/api-clients", {"name": "x", "role": Role.VIEWER}, HTTP_X_TENANT="globex"
+    )
+
+    assert narrowed.status_code == 200 and narrowed.json()["results"] == []
+    assert {c["tenant"] for c in everything.json()["results"]} == {"acme"}
+    assert rotate.status_code == 404
+    assert create.status_code == 403
+    assert error_of(create)["message"] == (
+        "Your role 'viewer' in tenant globex does not allow manage members."
+    )
+
+
 @pytest.fixture
 def acme_objects(tenant):
     ruleset = ruleset_with_rules(tenant=tenant, name="scoring", rules=1)

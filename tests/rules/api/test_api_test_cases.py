@@ -6,7 +6,7 @@ from rules.choices import Role, RulesetStatus
 from rules.models import Ruleset, RulesetTestCase, Tenant
 from rules.services import lifecycle
 from rules.services.demo import demo_seed
-from tests.factories import PatternFactory, RuleFactory, RulesetFactory
+from tests.factories import credit_ruleset
 from tests.rules.api.conftest import error_of
 
 GOOD = {"credit_score": 750, "income": 60000}  # both rules match: YY, 20 points, APPROVE
@@ -21,26 +21,6 @@ def author_api(api, tenant):
 @pytest.fixture
 def approver_api(api, tenant):
     return api(Role.APPROVER, tenant)
-
-
-def credit_ruleset(tenant, *, version="1.0", status=RulesetStatus.DRAFT):
-    """R1 credit_score > 700 (10 points), R2 income >= 50000 (20 × 0.5); four patterns."""
-    ruleset = RulesetFactory(tenant=tenant, name="credit", version=version, status=status)
-    RuleFactory(ruleset=ruleset, rule_id="R1", priority=1, rule_point=10)
-    RuleFactory(
-        ruleset=ruleset,
-        rule_id="R2",
-        priority=2,
-        attribute="income",
-        condition="greater_than_or_equal",
-        constant="50000",
-        rule_point=20,
-        weight=0.5,
-    )
-    for key, recommendation in (("YY", "APPROVE"), ("Y-", "REVIEW"), ("-Y", "REVIEW")):
-        PatternFactory(ruleset=ruleset, pattern_key=key, action_recommendation=recommendation)
-    PatternFactory(ruleset=ruleset, pattern_key="--", action_recommendation="DECLINE")
-    return ruleset
 
 
 def add_case(ruleset, name, input_data, **expected):
@@ -293,7 +273,7 @@ def test_run_reports_each_case_with_its_differences_and_answers_200(api, tenant)
 
 def test_run_of_a_version_that_does_not_compile_fails_every_case(author_api, tenant):
     draft = credit_ruleset(tenant)
-    draft.rules.filter(rule_id="R1").update(condition="greather_than")
+    draft.rules.filter(rule_id="R1").update(operator="greather_than")
     case = add_case(draft, "good", GOOD, expected_action_recommendation="APPROVE")
 
     response = author_api.post(f"/api/v1/rulesets/{draft.pk}/test")

@@ -13,7 +13,7 @@ from rules.engine.converters import (
     spec_from_structured,
 )
 
-BENCH_FLAT = Path(__file__).resolve().parents[4] / "shared" / "bench" / "ruleset_50_flat.json"
+BENCH_FLAT = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "ruleset_50_flat.json"
 
 FLAT = {
     "rules_set": [

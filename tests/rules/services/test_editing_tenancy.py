@@ -10,7 +10,7 @@ from tests.factories import ActionFactory, ConditionFactory, RuleFactory, rulese
 
 def test_a_rule_cannot_link_another_tenants_catalog_condition(tenant, other_tenant):
     ruleset = ruleset_with_rules(tenant=tenant)
-    rule = RuleFactory(ruleset=ruleset, attribute="", condition="", constant="")
+    rule = RuleFactory(ruleset=ruleset, attribute="", operator="", constant="")
     foreign = ConditionFactory(tenant=other_tenant)
     with pytest.raises(ValidationError) as refused:
         editing.ruleset_part_save(part=RuleCondition(rule=rule, condition=foreign), actor=None)

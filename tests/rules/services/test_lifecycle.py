@@ -88,10 +88,10 @@ def test_activation_leaves_other_names_alone(tenant, approver):
 def test_activation_lists_every_problem_with_rule_ids(tenant, other_tenant, approver):
     ruleset = RulesetFactory(tenant=tenant, name="broken")
     # Bypass the services' field validation to store what a careless import might.
-    RuleFactory(ruleset=ruleset, rule_id="R-OP", condition="greater_thn", constant="1")
-    RuleFactory(ruleset=ruleset, rule_id="R-RGX", condition="regex", constant="(unclosed")
-    RuleFactory(ruleset=ruleset, rule_id="R-CONST", condition="between", constant="abc")
-    RuleFactory(ruleset=ruleset, rule_id="R-NONE", attribute="", condition="", constant="")
+    RuleFactory(ruleset=ruleset, rule_id="R-OP", operator="greater_thn", constant="1")
+    RuleFactory(ruleset=ruleset, rule_id="R-RGX", operator="regex", constant="(unclosed")
+    RuleFactory(ruleset=ruleset, rule_id="R-CONST", operator="between", constant="abc")
+    RuleFactory(ruleset=ruleset, rule_id="R-NONE", attribute="", operator="", constant="")
     foreign = RuleConditionFactory(
         rule__ruleset=ruleset,
         rule__rule_id="R-FOREIGN",
@@ -213,7 +213,7 @@ def test_history_records_the_acting_user_for_every_write(tenant, author, approve
         actor=author,
         rule_id="R1",
         attribute="score",
-        condition="greater_than",
+        operator="greater_than",
         constant="10",
         rule_point=5,
     )
@@ -251,7 +251,7 @@ def test_every_write_bumps_the_revision(tenant, author):
     ruleset = editing.ruleset_create(tenant=tenant, actor=author, name="credit")
     start = Ruleset.objects.get(pk=ruleset.pk).revision
     rule = editing.rule_create(
-        ruleset=ruleset, actor=author, rule_id="R1", attribute="a", condition="equal", constant="1"
+        ruleset=ruleset, actor=author, rule_id="R1", attribute="a", operator="equal", constant="1"
     )
     after_create = Ruleset.objects.get(pk=ruleset.pk).revision
     editing.ruleset_part_delete(part=rule, actor=author)
@@ -269,23 +269,23 @@ def test_rule_validation_reports_field_errors(tenant, author):
             actor=author,
             rule_id="R1",
             attribute="a",
-            condition="no_such_op",
+            operator="no_such_op",
             constant="1",
         )
-    assert "condition" in invalid.value.message_dict
+    assert "operator" in invalid.value.message_dict
     with pytest.raises(ValidationError) as invalid:
         editing.rule_create(
             ruleset=ruleset,
             actor=author,
             rule_id="R2",
             attribute="a",
-            condition="regex",
+            operator="regex",
             constant="(unclosed",
         )
     assert "constant" in invalid.value.message_dict
     with pytest.raises(ValidationError) as invalid:
         editing.rule_create(ruleset=ruleset, actor=author, rule_id="R3")
-    assert {"attribute", "condition"} <= set(invalid.value.message_dict)
+    assert {"attribute", "operator"} <= set(invalid.value.message_dict)
     assert not Rule.objects.filter(ruleset=ruleset).exists()
 
 

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from rules.choices import Role
 from rules.models import Ruleset
@@ -12,7 +12,7 @@ from tests.factories import MembershipFactory, TenantFactory, ruleset_with_rules
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
+    pytest.mark.postgres,  # row locks
 ]
 
 

@@ -30,9 +30,8 @@ def test_an_unreachable_host_fails_quickly_with_a_clear_message(db, tmp_path):
         call_command("check_database", "--env-file", str(env_file), stdout=StringIO())
 
 
+@pytest.mark.postgres
 def test_bad_credentials_exit_non_zero(db, tmp_path, settings):
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        pytest.skip("needs a PostgreSQL server")
     default = settings.DATABASES["default"]
     env_file = tmp_path / "bad.env"
     env_file.write_text(

@@ -13,6 +13,7 @@ from rules.services.ruleset_export import ruleset_export
 from rules.services.ruleset_import import ruleset_import
 from tests.factories import TenantFactory
 from tests.rules.transfer.conftest import DATA, authoring_counts
+from tests.support import BENCHMARK_RULESET
 
 BENCH_INPUTS = [json.loads(line) for line in (DATA / "inputs_20.jsonl").read_text().splitlines()]
 
@@ -88,7 +89,7 @@ def test_structured_file_with_its_conditions_catalog_evaluates_as_the_original(t
 
 @pytest.mark.smoke
 def test_export_import_export_through_a_file_gives_the_same_document(tenant, tmp_path):
-    run("import_rules", str(DATA / "ruleset_50_flat.json"), "--tenant", "acme", "--name", "bench")
+    run("import_rules", str(BENCHMARK_RULESET), "--tenant", "acme", "--name", "bench")
     first = tmp_path / "bench.json"
     run("export_rules", "bench", "--tenant", "acme", str(first))
     other = TenantFactory(slug="globex")

@@ -1,0 +1,151 @@
+"""The evaluation step: check an input, evaluate it, build its log row.
+
+The API (single and batch), the admin's try-it, `manage.py evaluate` and backtests all evaluate
+through `evaluation_run`; the rows it builds are written by `log_writes.execution_logs_commit`.
+"""
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import orjson
+
+from executions.models import ExecutionLog
+from executions.services.input_check import InputRefused, evaluation_input_check
+from executions.services.log_rows import execution_log_row
+from executions.services.log_writes import execution_logs_commit
+
+LOG_BATCH_SIZE = 1000
+
+
+@dataclass(slots=True)
+class EvaluationOutcome:
+    """One input's evaluation, or why it was refused, and its log row (None when not logged)."""
+
+    row: ExecutionLog | None
+    evaluation: object = None
+    elapsed_ms: float = 0.0
+    problem: str | None = None
+
+
+def evaluation_run(
+    *,
+    compiled,
+    identity: dict,
+    tenant_id: int,
+    data,
+    source: str | None,
+    caller: str = "",
+    trace: bool = False,
+    where: str = "data",
+) -> EvaluationOutcome:
+    """Check and evaluate one input and build its unsaved log row: the one evaluation step.
+
+    `identity` is the ruleset's, from the ruleset source; `source` the row's (ExecutionSource),
+    None to build no row (dry runs, backtests, replays without logging); `where` names the input
+    in a refusal. A refused input is not evaluated; its row records the failure.
+    """
+    try:
+        evaluation_input_check(data, where=where)
+    except InputRefused as error:
+        problem = str(error)
+        row = None
+        if source is not None:
+            row = execution_log_row(
+                tenant_id=tenant_id, ruleset=identity, error=problem, source=source, caller=caller
+            )
+        return EvaluationOutcome(row=row, problem=problem)
+    started = time.perf_counter()
+    evaluation = compiled.evaluate(data, trace=trace)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    row = None
+    if source is not None:
+        row = execution_log_row(
+            tenant_id=tenant_id,
+            ruleset=identity,
+            data=data,
+            evaluation=evaluation,
+            elapsed_ms=elapsed_ms,
+            source=source,
+            caller=caller,
+        )
+    return EvaluationOutcome(row=row, evaluation=evaluation, elapsed_ms=elapsed_ms)
+
+
+@dataclass
+class StreamReport:
+    evaluated: int = 0
+    errors: int = 0
+    logged: int = 0
+    seconds: float = 0.0
+
+
+def evaluations_stream(
+    *,
+    compiled,
+    ruleset: dict,
+    tenant_id: int,
+    lines: Iterable[bytes],
+    write: Callable[[str], None],
+    trace: bool = False,
+    log_source: str | None = None,
+    caller: str = "",
+    batch_size: int = LOG_BATCH_SIZE,
+) -> StreamReport:
+    """Evaluate one JSON object per line and write one JSON result per line.
+
+    A bad line yields `{"line": n, "error": ...}` and the stream goes on. With `log_source`,
+    evaluations (refused inputs as failures) are logged in bulk inserts of `batch_size` rows;
+    without it nothing is written to the database.
+    """
+    report = StreamReport()
+    started = time.perf_counter()
+    output: list[bytes] = []
+    rows: list[ExecutionLog] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = orjson.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError(f"expected a JSON object, not {type(data).__name__}")
+            outcome = evaluation_run(
+                compiled=compiled,
+                identity=ruleset,
+                tenant_id=tenant_id,
+                data=data,
+                source=log_source,
+                caller=caller,
+                trace=trace,
+            )
+        except Exception as error:  # noqa: BLE001 - one bad input must not stop a replay
+            report.errors += 1
+            output.append(orjson.dumps({"line": number, "error": str(error)}))
+            continue
+        if outcome.row is not None:
+            rows.append(outcome.row)
+        if outcome.problem is not None:
+            report.errors += 1
+            output.append(orjson.dumps({"line": number, "error": outcome.problem}))
+        else:
+            evaluation = outcome.evaluation
+            result = {
+                "total_points": evaluation.total_points,
+                "pattern_result": evaluation.pattern_result,
+                "action_recommendation": evaluation.action_recommendation,
+            }
+            if trace:
+                result["trace"] = evaluation.trace
+            output.append(orjson.dumps(result))
+            report.evaluated += 1
+        if len(rows) >= batch_size:
+            report.logged += execution_logs_commit(rows, deadline=None)
+            rows = []
+        if len(output) >= batch_size:
+            write(b"\n".join(output).decode() + "\n")
+            output = []
+    if output:
+        write(b"\n".join(output).decode() + "\n")
+    report.logged += execution_logs_commit(rows, deadline=None)
+    report.seconds = time.perf_counter() - started
+    return report
