@@ -18,8 +18,19 @@ is a second connection while the first is open (threads, live servers, xdist): t
 serves one at a time, so such tests belong to the PostgreSQL phase.
 """
 
+import os
+import uuid
+
+import boto3
 import pytest
 
+from rules.choices import Role
+from rules.services import active_rulesets
+from tests.factories import MembershipFactory, TenantFactory
+from tests.support import TEST_DATA
+from tests.support.s3_server import s3_server as run_s3_server
+
+S3_REGION = "us-east-1"
 TIMESCALE_ENGINE = "timescale.db.backends.postgresql"
 POSTGRES_ENGINES = ("django.db.backends.postgresql", TIMESCALE_ENGINE)
 MARKERS = (
@@ -110,3 +121,90 @@ def django_db_setup(django_db_setup):
 
     log_writer_stop()
     change_listener_stop()
+
+
+# Tenants and members: tenant(s) acme and globex, member(role) -> a user with that role.
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(slug="acme")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(slug="globex")
+
+
+@pytest.fixture
+def member(tenant):
+    """member(role) -> a user with that role in `tenant`."""
+
+    def make(role, *, username=None, in_tenant=None):
+        membership = MembershipFactory(
+            tenant=in_tenant or tenant,
+            role=role,
+            **({"user__username": username} if username else {}),
+        )
+        return membership.user
+
+    return make
+
+
+@pytest.fixture
+def author(member):
+    return member(Role.AUTHOR, username="alice")
+
+
+@pytest.fixture
+def approver(member):
+    return member(Role.APPROVER, username="bob")
+
+
+# S3 (a real moto server process) and snapshot storage.
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server process for the whole session, with test credentials in the environment."""
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": S3_REGION,
+    }
+    saved = {name: os.environ.get(name) for name in credentials}
+    os.environ.update(credentials)
+    try:
+        with run_s3_server() as endpoint:
+            yield endpoint
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def s3(s3_endpoint, settings):
+    """A fresh, empty bucket on the S3 server; settings point the product at the server."""
+    settings.AWS_S3_ENDPOINT_URL = s3_endpoint
+    settings.AWS_S3_REGION_NAME = S3_REGION
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name=S3_REGION)
+    bucket = f"rules-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    client.bucket = bucket
+    return client
+
+
+@pytest.fixture(autouse=True)
+def snapshot_root(tmp_path, settings):
+    """Snapshots go to a per-test folder; no bucket unless a test sets one."""
+    settings.SNAPSHOT_ROOT = tmp_path / "snapshots"
+    settings.RULES_CONFIG_PATH = tmp_path / "snapshots"
+    settings.S3_BUCKET = ""
+    settings.S3_PREFIX = ""
+    settings.USE_DATABASE = True
+    active_rulesets.compiled_cache_clear()
+    return settings.SNAPSHOT_ROOT
+
+
+@pytest.fixture
+def data_path():
+    return lambda name: str(TEST_DATA / name)

@@ -256,3 +256,11 @@ def credit_ruleset(
         PatternFactory(ruleset=ruleset, pattern_key=key, action_recommendation=recommendation)
     PatternFactory(ruleset=ruleset, pattern_key="--", action_recommendation="DECLINE")
     return ruleset
+
+
+def authoring_counts() -> dict:
+    """Rows of every authoring table, to prove a failed import wrote nothing."""
+    return {
+        model.__name__: model.objects.count()
+        for model in (Ruleset, Rule, RuleCondition, Pattern, Condition, Action)
+    }

@@ -9,19 +9,8 @@ from executions.models import ExecutionLog, ExecutionSource
 from executions.stats import bucket_floor
 from rules.choices import Role
 from rules.services.api_clients import api_client_create
-from tests.factories import TenantFactory
 
 _client_numbers = itertools.count(1)
-
-
-@pytest.fixture
-def tenant(db):
-    return TenantFactory(slug="acme")
-
-
-@pytest.fixture
-def other_tenant(db):
-    return TenantFactory(slug="globex")
 
 
 @pytest.fixture

@@ -7,3 +7,5 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # benchmarks and the tests that use it.
 BENCHMARK_DATA = REPO_ROOT / "benchmarks" / "data"
 BENCHMARK_RULESET = BENCHMARK_DATA / "ruleset_50_flat.json"
+# Documents and inputs the tests import and evaluate (flat, structured and their catalogs).
+TEST_DATA = REPO_ROOT / "tests" / "data"

@@ -1,7 +1,6 @@
 """GET /api/v1/rulesets/{id}/export and POST /api/v1/rulesets/import."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,9 @@ from tests.factories import (
     RulesetFactory,
 )
 from tests.rules.api.conftest import error_of
+from tests.support import TEST_DATA
 
-DATA = Path(__file__).parents[1] / "transfer" / "data"
+DATA = TEST_DATA
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from rules.services import lifecycle
 from rules.services.active_rulesets import RulesetNotFound, active_compiled_ruleset
 from rules.services.ruleset_export import ruleset_export
 from rules.services.ruleset_import import ruleset_import
-from tests.rules.transfer.conftest import DATA
+from tests.support import TEST_DATA
 
-FLAT = (DATA / "flat_small.json").read_text()
+FLAT = (TEST_DATA / "flat_small.json").read_text()
 APPLICANT = {"age": 30, "income": 60000, "country": "US"}
 
 

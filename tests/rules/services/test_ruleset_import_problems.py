@@ -7,10 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.rules.transfer.conftest import DATA, authoring_counts
+from tests.factories import authoring_counts
+from tests.support import TEST_DATA
 
-FLAT = json.loads((DATA / "flat_small.json").read_text())
-CONDITIONS = (DATA / "structured_conditions.json").read_text()
+FLAT = json.loads((TEST_DATA / "flat_small.json").read_text())
+CONDITIONS = (TEST_DATA / "structured_conditions.json").read_text()
 
 
 def flat_with(change) -> str:
@@ -20,7 +21,7 @@ def flat_with(change) -> str:
 
 
 def structured_with(change) -> str:
-    document = json.loads((DATA / "structured_rules.json").read_text())
+    document = json.loads((TEST_DATA / "structured_rules.json").read_text())
     change(document)
     return json.dumps(document)
 
@@ -81,7 +82,7 @@ def test_bad_input_is_reported_with_its_location_and_nothing_is_written(case, te
     # Existing data must stay exactly as it was, not only "no new rows".
     call_command(
         "import_rules",
-        str(DATA / "flat_small.json"),
+        str(TEST_DATA / "flat_small.json"),
         "--tenant",
         "acme",
         "--name",

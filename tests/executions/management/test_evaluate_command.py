@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from executions.models import ExecutionLog
 from rules.services import lifecycle
 from rules.services.ruleset_import import ruleset_import
-from tests.rules.transfer.conftest import DATA
+from tests.support import TEST_DATA
 
 LINES = [
     json.dumps({"age": 30, "income": 60000, "country": "US"}),
@@ -27,7 +27,10 @@ LINES = [
 @pytest.fixture
 def active_flat(tenant):
     report = ruleset_import(
-        tenant=tenant, actor=None, document=(DATA / "flat_small.json").read_bytes(), name="flat"
+        tenant=tenant,
+        actor=None,
+        document=(TEST_DATA / "flat_small.json").read_bytes(),
+        name="flat",
     )
     return lifecycle.ruleset_activate(ruleset_id=report.created.pk, actor=None)
 

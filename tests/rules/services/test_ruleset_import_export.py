@@ -11,11 +11,12 @@ from rules.models import Condition, Rule, Ruleset
 from rules.services.compilation import ruleset_compile
 from rules.services.ruleset_export import ruleset_export
 from rules.services.ruleset_import import ruleset_import
-from tests.factories import TenantFactory
-from tests.rules.transfer.conftest import DATA, authoring_counts
-from tests.support import BENCHMARK_RULESET
+from tests.factories import TenantFactory, authoring_counts
+from tests.support import BENCHMARK_RULESET, TEST_DATA
 
-BENCH_INPUTS = [json.loads(line) for line in (DATA / "inputs_20.jsonl").read_text().splitlines()]
+BENCH_INPUTS = [
+    json.loads(line) for line in (TEST_DATA / "inputs_20.jsonl").read_text().splitlines()
+]
 
 
 def run(*args) -> str:
