@@ -7,29 +7,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from executions.models import ExecutionLog, ExecutionSource
+from executions.models import ExecutionLog
+from tests.executions.conftest import log_row
 from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
 TABLE = ExecutionLog._meta.db_table
-
-
-def log_row(tenant, **fields):
-    defaults = dict(
-        tenant=tenant,
-        ruleset_id=1,
-        ruleset_name="credit",
-        ruleset_version="1.0",
-        input_data={"score": 720},
-        output_data={"pattern_result": "Y"},
-        total_points=10,
-        pattern_result="Y",
-        action_recommendation="APPROVE",
-        execution_time_ms=0.2,
-        source=ExecutionSource.API,
-        caller="client-1",
-    )
-    return ExecutionLog(**{**defaults, **fields})
 
 
 def primary_key_columns() -> list[str]:

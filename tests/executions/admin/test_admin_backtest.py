@@ -7,10 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from executions.admin.charts import histogram_chart
-from executions.models import ExecutionLog, ExecutionSource
-from executions.services.log_rows import execution_log_row
+from executions.models import ExecutionLog
 from rules.choices import Role, RulesetStatus
-from rules.services.compilation import ruleset_compile
+from tests.executions.test_backtest import write_logs
 from tests.factories import MembershipFactory, RuleFactory, credit_ruleset
 
 pytestmark = pytest.mark.django_db
@@ -25,26 +24,6 @@ MINUTE = "%Y-%m-%dT%H:%M"
 #   550 / 0                -- 0  DECLINE     -- 0  DECLINE
 #   800 / 0                Y- 10 REVIEW      Y- 10 REVIEW
 KNOWN_INPUTS = [(750, 60000), (650, 60000), (650, 0), (550, 0), (800, 0)]
-
-
-def write_logs(ruleset, inputs, *, at, source=ExecutionSource.API) -> list:
-    """Log each (credit_score, income) as evaluated by `ruleset`, newest at `at`, a minute apart."""
-    compiled = ruleset_compile(ruleset)
-    identity = {"ruleset_id": ruleset.pk, "name": ruleset.name, "version": ruleset.version}
-    rows = []
-    for number, (score, income) in enumerate(inputs):
-        data = {"credit_score": score, "income": income}
-        row = execution_log_row(
-            tenant_id=ruleset.tenant_id,
-            ruleset=identity,
-            data=data,
-            evaluation=compiled.evaluate(data),
-            elapsed_ms=0.01,
-            source=source,
-        )
-        row.timestamp = at - timedelta(minutes=number)
-        rows.append(row)
-    return ExecutionLog.objects.bulk_create(rows)
 
 
 @pytest.fixture
