@@ -6,7 +6,8 @@ STAMP := .make
 
 .PHONY: install run test test-quick checks lint format bench clean
 
-install: $(STAMP)/python $(STAMP)/node
+# Everything the tests, checks and benchmarks need. `make run` needs only $(STAMP)/runtime.
+install: $(STAMP)/dev $(STAMP)/node
 
 # System packages some targets need: Debian's Chromium (browser tests drive it with Playwright;
 # Playwright's own browser download is not used) and wrk (the API benchmark).
@@ -26,11 +27,25 @@ $(STAMP)/wrk:
 	$(call apt_install,wrk,wrk)
 	@touch $@
 
-$(STAMP)/python: requirements.txt requirements-dev.txt
+# curl and jq: the README's API examples, which tests/ruleengine/test_readme_examples.py runs.
+$(STAMP)/curl-jq:
+	@mkdir -p $(STAMP)
+	$(call apt_install,curl,curl)
+	$(call apt_install,jq,jq)
+	@touch $@
+
+# What serving needs, and nothing else: requirements.txt (no test, lint or benchmark packages,
+# no npm), so that `make run` on a fresh machine starts in well under a minute.
+$(STAMP)/runtime: requirements.txt
 	@mkdir -p $(STAMP)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# Test, lint and benchmark packages, resolved together with the runtime pins.
+$(STAMP)/dev: $(STAMP)/runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check \
+		-r requirements.txt -r requirements-dev.txt
 	@touch $@
 
 $(STAMP)/node: package.json package-lock.json
@@ -38,15 +53,16 @@ $(STAMP)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Install, migrate the embedded SQLite database, load demo data and serve the admin.
-run: install
+# Install what serving needs, migrate the embedded SQLite database, load demo data and serve
+# the admin.
+run: $(STAMP)/runtime
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py seed_demo
 	@echo "Admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops the server)"
 	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
 # The whole test suite: static checks, then PostgreSQL, TimescaleDB and SQLite phases.
-test: install $(STAMP)/chromium checks
+test: install $(STAMP)/chromium $(STAMP)/curl-jq checks
 	$(PY) scripts/run_tests.py
 
 # The edit-run loop (about 2 minutes): the tests not marked slow, browser or timescaledb, on

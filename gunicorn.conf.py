@@ -5,6 +5,9 @@ Every value can be overridden on the command line or with GUNICORN_CMD_ARGS.
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Sync workers, two per core: measured on 2 cores (benchmarks/api.py), 4 sync workers serve the
@@ -18,6 +21,14 @@ worker_class = "gthread" if threads > 1 else "sync"
 # Tells settings.py how many threads serve requests in a worker, so that on PostgreSQL the
 # default EXECUTION_LOG_WRITER is "direct" for sync workers and "group" for threaded ones.
 os.environ["RULEENGINE_WORKER_THREADS"] = str(threads)
+# Non-production work (dry runs, try-it, test runs, backtests) takes one of a few slots shared by
+# this master's workers (ruleengine/worker_slots.py): their lock files live in a directory of the
+# master's own, made here and removed on exit. NON_PRODUCTION_SLOT_DIR, if set, wins. Kept across
+# a reload (SIGHUP), so old and new workers share one pool.
+WORKER_SLOT_PREFIX = "ruleengine-worker-slots-"
+_slot_directory = os.environ.get("RULEENGINE_WORKER_SLOT_DIR", "")
+if not (_slot_directory and Path(_slot_directory).is_dir()):
+    os.environ["RULEENGINE_WORKER_SLOT_DIR"] = tempfile.mkdtemp(prefix=WORKER_SLOT_PREFIX)
 # On SIGTERM: stop accepting, finish in-flight requests, flush the log writer, exit.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -47,3 +58,10 @@ def worker_exit(server, worker):
     from executions.log_writer import log_writer_stop
 
     log_writer_stop(timeout=graceful_timeout)
+
+
+def on_exit(server):
+    """Remove this master's slot directory (never one NON_PRODUCTION_SLOT_DIR named)."""
+    directory = Path(os.environ.get("RULEENGINE_WORKER_SLOT_DIR", ""))
+    if directory.name.startswith(WORKER_SLOT_PREFIX):
+        shutil.rmtree(directory, ignore_errors=True)

@@ -70,6 +70,8 @@ def django_env(database_url: str, **extra) -> dict:
         "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Only the API is measured: no collectstatic (a node with the manifest on needs it).
+        "STATIC_MANIFEST": "false",
         "LOG_LEVEL": "WARNING",
         "EVALUATE_RATE_LIMIT": "1000000/s",
         **extra,

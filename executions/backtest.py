@@ -37,7 +37,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from executions.models import ExecutionLog, ExecutionSource
-from executions.services.evaluation import evaluation_run
+from executions.services.evaluation import BUDGET_EXCEEDED, evaluation_run
 from rules.engine import RulesetCompileError
 from rules.errors import RulesetInvalid, ServiceError
 from rules.models import Ruleset
@@ -104,6 +104,7 @@ def backtest_run(
     tenant_id = candidate.tenant_id
     loads = orjson.loads
     capped = False
+    over_budget = 0  # inputs the candidate could not evaluate within EVALUATION_BUDGET_MS
     strategy, rows = _logged_rows(
         ruleset_id=baseline.pk, since=since, until=until, limit=max_inputs + 1
     )
@@ -120,6 +121,9 @@ def backtest_run(
                 data=loads(input_text) if input_text is not None else None,
                 source=None,  # nothing is logged
             )
+            if outcome.code == BUDGET_EXCEEDED:
+                over_budget += 1
+                continue
             if outcome.problem is not None:
                 continue  # logged before its entry point checked inputs: not replayable
             evaluation = outcome.evaluation
@@ -147,6 +151,7 @@ def backtest_run(
         "max_inputs": max_inputs,
         "capped": capped,
         "read_strategy": strategy,
+        "inputs_over_budget": over_budget,
         **aggregate.report(),
     }
     report["seconds"] = round(time.perf_counter() - started, 3)

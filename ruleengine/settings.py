@@ -5,6 +5,7 @@ read (default: `.env` in the project root); variables already set in the environ
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -142,8 +143,18 @@ STORAGES = {
 }
 
 # --- Security (production defaults; DEBUG relaxes them for local development) --------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a TLS-terminating proxy, a request is HTTPS when this header says "https". The proxy
+# must set it on every request (overwriting what clients send) and be the only way in; empty
+# turns it off (nodes reached directly over TLS). Without it, SECURE_SSL_REDIRECT behind such a
+# proxy redirects every request to itself, forever.
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers and Docker's HEALTHCHECK probe a node over plain HTTP on its own address:
+# /healthz answers them instead of redirecting (ruleengine/wsgi.py also skips the Host check).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
@@ -156,13 +167,17 @@ X_FRAME_OPTIONS = "DENY"
 # (SECURE_HSTS_PRELOAD=true); the README lists this as the one accepted deploy warning.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
-# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT failures a username, and
-# separately a client address, is locked out for AXES_COOLOFF_MINUTES. Behind a load balancer,
-# set AXES_IPWARE_PROXY_COUNT to the number of proxies so the client address is the real one.
+# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT failures of one username from
+# one client address, that pair is locked out for AXES_COOLOFF_MINUTES. By the pair, not by the
+# username alone: otherwise anyone could lock the superuser out from anywhere with five bad
+# passwords. Behind a load balancer, set AXES_IPWARE_PROXY_COUNT to the number of proxies so the
+# client address is the real one (else every client shares the proxy's address).
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Masked in the recorded attempts: `next` can be an invitation link, whose token is a secret.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "next"]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
@@ -187,6 +202,22 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_COOKIE_HTTPONLY = False  # the admin's and DRF's JavaScript read it from the cookie
 SESSION_COOKIE_SAMESITE = "Lax"
+# Sessions live in the database and the browser holds only their key; admin messages are kept
+# in the session, not in Django's default signed (readable, unencrypted) `messages` cookie.
+# Secrets (API tokens, invitation links) are never messages: they are rendered once on the page
+# that created them.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Invitations to join a tenant: the link works for INVITATION_EXPIRY_DAYS days and goes out by
+# e-mail through EMAIL_URL (console: printed by the server; smtp://user:password@host:587 or
+# smtp+tls://...), from DEFAULT_FROM_EMAIL. The inviting admin sees the link once as well.
+INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
+EMAIL_CONFIG = env.email_url(
+    "EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"
+)
+vars().update(EMAIL_CONFIG)  # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ... (django-environ's way)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="rules@localhost")
 
 # --- Product settings ------------------------------------------------------------------------
 # Four-eyes rule: when on, the last editor of a version cannot activate it.
@@ -197,6 +228,26 @@ TRY_IT_LOG = env.bool("TRY_IT_LOG", default=True)
 # Backtests replay logged inputs of one version through another; never more than this many.
 BACKTEST_MAX_INPUTS = env.int("BACKTEST_MAX_INPUTS", default=100_000)
 BACKTEST_DEFAULT_DAYS = env.int("BACKTEST_DEFAULT_DAYS", default=7)
+
+# --- Non-production work: dry runs, try-it, test runs, backtests (docs/operations.md) --------
+# Each has a throttle scope of its own per API client or admin user (REST_FRAMEWORK below), and
+# runs in one of NON_PRODUCTION_CONCURRENCY worker slots per node (ruleengine/worker_slots.py),
+# so it never occupies the workers production evaluations need. 0 turns the slots off.
+NON_PRODUCTION_RATE_LIMIT = env.str("NON_PRODUCTION_RATE_LIMIT", default="60/min")
+NON_PRODUCTION_CONCURRENCY = env.int("NON_PRODUCTION_CONCURRENCY", default=1)
+# One request per node may wait this long for a slot, any other is refused at once (503). A
+# waiting sync worker serves nobody else: under pressure the wait costs one more worker.
+NON_PRODUCTION_SLOT_WAIT_SECONDS = env.float("NON_PRODUCTION_SLOT_WAIT_SECONDS", default=0.0)
+# The slots' lock files; gunicorn.conf.py makes one per master (RULEENGINE_WORKER_SLOT_DIR).
+# Name one to share a pool between masters of one machine; empty: one per process.
+NON_PRODUCTION_SLOT_DIR = env.str(
+    "NON_PRODUCTION_SLOT_DIR", default=env.str("RULEENGINE_WORKER_SLOT_DIR", default="")
+)
+if NON_PRODUCTION_CONCURRENCY < 0 or NON_PRODUCTION_SLOT_WAIT_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "NON_PRODUCTION_CONCURRENCY and NON_PRODUCTION_SLOT_WAIT_SECONDS must be 0 or more "
+        f"(got {NON_PRODUCTION_CONCURRENCY} and {NON_PRODUCTION_SLOT_WAIT_SECONDS})"
+    )
 
 # --- Execution log on TimescaleDB (skipped with a log line on other databases) ---------------
 # Chunks older than this are compressed, segmented by tenant and ruleset (0: no compression).
@@ -232,11 +283,9 @@ REST_FRAMEWORK = {
         "ruleengine.api.rendering.OrjsonRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "ruleengine.api.rendering.OrjsonParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON bodies only, so every operation of the schema declares one content type: generated
+    # clients sent multipart otherwise, which doubles lists and cannot carry objects or null.
+    "DEFAULT_PARSER_CLASSES": ["ruleengine.api.rendering.OrjsonParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -244,31 +293,68 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "ruleengine.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "ruleengine.api.errors.api_exception_handler",
+    # Per user (API client or admin user), in fixed windows (ruleengine/throttling.py).
     "DEFAULT_THROTTLE_RATES": {
         "evaluate": env.str("EVALUATE_RATE_LIMIT", default="3000/s"),
+        "dry_run": env.str("DRY_RUN_RATE_LIMIT", default=NON_PRODUCTION_RATE_LIMIT),
+        "try_it": env.str("TRY_IT_RATE_LIMIT", default=NON_PRODUCTION_RATE_LIMIT),
+        "test_run": env.str("TEST_RUN_RATE_LIMIT", default=NON_PRODUCTION_RATE_LIMIT),
         "backtest": env.str("BACKTEST_RATE_LIMIT", default="30/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# A rate DRF cannot read would fail every request of its scope: refuse it at start, by name.
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        _shared = _scope in ("dry_run", "try_it", "test_run")
+        raise ImproperlyConfigured(
+            f"{_scope.upper()}_RATE_LIMIT{' (or NON_PRODUCTION_RATE_LIMIT)' if _shared else ''}: "
+            f"{_rate!r} is not a rate; write requests/period, e.g. 60/min (s, min, hour, day)"
+        )
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rule engine API",
-    "DESCRIPTION": "Evaluate inputs against a tenant's active ruleset and manage rulesets.",
+    "DESCRIPTION": "Evaluate inputs against a tenant's active ruleset and manage rulesets. "
+    "Authenticate with `Authorization: Token <key>` (an API client's key); callers in several "
+    "tenants name one with `X-Tenant`. Bodies are JSON; every error is "
+    '`{"error": {"code", "message", "details"}}`.',
+    # In this order in Swagger UI; operations are tagged by the path after /api/v1.
+    "TAGS": [
+        {"name": "evaluate", "description": "Decisions: one input, or a batch"},
+        {"name": "execution-logs", "description": "Every evaluation, newest first"},
+        {"name": "stats", "description": "Counts and timings per time bucket"},
+        {"name": "rulesets", "description": "Versions, their lifecycle, import and export"},
+        {"name": "rules", "description": "Rules of draft versions"},
+        {"name": "patterns", "description": "Pattern keys and the recommendation of each"},
+        {"name": "conditions", "description": "The tenant's catalog of conditions"},
+        {"name": "actions", "description": "The tenant's catalog of actions"},
+        {"name": "test-cases", "description": "Inputs and the outcomes they must have"},
+        {"name": "backtest", "description": "Replay logged traffic through a version"},
+        {"name": "api-clients", "description": "Applications' tokens (tenant admins)"},
+        {"name": "health", "description": "For load balancers"},
+    ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI's files are served from this app (drf-spectacular-sidecar), not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # OpenAPI 3.1: a nullable object is `oneOf: [{$ref}, {type: "null"}]`, valid JSON Schema
+    # (3.0's `allOf` + `nullable` without a type is rejected by strict validators).
+    "OAS_VERSION": "3.1.0",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags and operationIds from the path after /api/v1: `rulesets`, `rulesets_list`.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "ruleengine.api.schema.error_responses_add",
+        "ruleengine.api.schema.openapi_31_fix",
+        "ruleengine.api.schema.health_path_add",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RulesetStatusEnum": "rules.choices.RulesetStatus",
         "ItemStatusEnum": "rules.choices.ItemStatus",
+        "TraceReasonEnum": "executions.api.evaluate_schema.TRACE_REASONS",
     },
 }
 # API tokens (django-rest-knox): only a SHA-512 digest is stored; `Authorization: Token <key>`.
@@ -281,9 +367,18 @@ REST_KNOX = {
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 EVALUATE_BATCH_LIMIT = env.int("EVALUATE_BATCH_LIMIT", default=1000)
+# Imports (POST /api/v1/rulesets/import, manage.py import_rules) run inside one request or
+# command; larger documents are refused (413) until a job queue takes them (docs/operations.md).
+IMPORT_MAX_RULES = env.int("IMPORT_MAX_RULES", default=10_000)
+IMPORT_MAX_DOCUMENT_BYTES = env.int("IMPORT_MAX_DOCUMENT_BYTES", default=8 * 1024 * 1024)
 # How long an evaluate request may wait for its log row to commit (database outages included)
 # before it answers 503 with Retry-After; a 2xx always means the row is committed.
 EVALUATE_LOG_BUDGET_SECONDS = env.float("EVALUATE_LOG_BUDGET_SECONDS", default=5.0)
+# Engine (CPU) time one evaluation may use (per batch item, per backtest input) before it stops
+# and fails (422 evaluation_budget_exceeded, a failed log row); typical ones take 5-50 µs.
+EVALUATION_BUDGET_MS = env.float("EVALUATION_BUDGET_MS", default=5.0)
+if not EVALUATION_BUDGET_MS > 0:
+    raise ImproperlyConfigured(f"EVALUATION_BUDGET_MS must be above 0, not {EVALUATION_BUDGET_MS}")
 # "group": a writer thread per process commits the rows of concurrent requests together (COPY);
 # "inline": each request inserts its own row on its Django connection (SQLite, the
 # single-session TimescaleDB test server).

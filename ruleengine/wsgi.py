@@ -5,6 +5,14 @@ session, a form or a browser. They get a handler with only the middleware such a
 (security headers and the CSP); every other path gets the full stack. Measured on the evaluate
 path, the skipped middleware (sessions, auth, messages, CSRF, history, axes, static files,
 clickjacking) cost about an eighth of a request's CPU.
+
+The health check takes the same short stack: load balancers and Docker's HEALTHCHECK probe a
+node on its own address, over plain HTTP, with a Host header that ALLOWED_HOSTS does not list
+(CommonMiddleware would answer 400). SECURE_REDIRECT_EXEMPT keeps SecurityMiddleware from
+redirecting it, and nothing on that stack reads the Host header.
+
+A node with STATIC_MANIFEST on refuses to start before `collectstatic` has run
+(ruleengine/static_files.py) rather than answer 500 on every page with a static file.
 """
 
 import os
@@ -12,10 +20,14 @@ import os
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 
+from ruleengine.static_files import static_manifest_require
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ruleengine.settings")
 django_application = get_wsgi_application()
+static_manifest_require()
 
 EVALUATE_PATHS = frozenset({"/api/v1/evaluate", "/api/v1/evaluate/batch"})
+HEALTH_PATH = "/healthz"
 
 
 class EvaluateWSGIHandler(WSGIHandler):
@@ -36,6 +48,7 @@ evaluate_application = EvaluateWSGIHandler()
 
 
 def application(environ, start_response):
-    if environ.get("PATH_INFO") in EVALUATE_PATHS:
+    path = environ.get("PATH_INFO")
+    if path in EVALUATE_PATHS or path == HEALTH_PATH:
         return evaluate_application(environ, start_response)
     return django_application(environ, start_response)

@@ -106,6 +106,17 @@ def _process_caches_clear():
     caches_clear()
 
 
+@pytest.fixture(autouse=True)
+def _api_responses_within_schema(monkeypatch):
+    """Every response DRF's APIClient receives is checked against the live OpenAPI schema
+    (tests/support/openapi_contract.py): an answer the schema does not describe fails the test."""
+    from rest_framework.test import APIClient
+
+    from tests.support.openapi_contract import schema_checked
+
+    monkeypatch.setattr(APIClient, "request", schema_checked(APIClient.request))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):
     """pytest-django's, plus: stop the log writer and change listener before the test database

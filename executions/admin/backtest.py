@@ -15,6 +15,7 @@ from django.utils import timezone
 from executions.admin.charts import histogram_chart
 from executions.admin.page import AdminPageView
 from executions.backtest import BacktestRefused, backtest_run
+from ruleengine.admin_non_production import non_production_page
 from rules.choices import Capability, RulesetStatus
 from rules.errors import RulesetInvalid, problem_text
 from rules.models import Rule, Ruleset
@@ -78,6 +79,14 @@ class RulesetBacktestView(AdminPageView):
         return super().dispatch(request, ruleset_id)
 
     def get(self, request, ruleset_id):
+        if "baseline" in request.GET:
+            # Running one: BACKTEST_RATE_LIMIT per user, in one of the node's worker slots.
+            return non_production_page(
+                request, "backtest", admin_site=self.admin_site, run=lambda: self._page(request)
+            )
+        return self._page(request)
+
+    def _page(self, request):
         candidate = self.candidate
         baselines = (
             Ruleset.objects.for_tenant(candidate.tenant)

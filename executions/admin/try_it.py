@@ -24,6 +24,8 @@ from executions.admin.test_case_capture import (
 from executions.models import ExecutionLog, ExecutionSource
 from executions.services.evaluation import evaluation_run
 from executions.services.log_writes import execution_logs_commit
+from ruleengine.admin_non_production import non_production_page
+from ruleengine.input_check import InputRefused, json_text_load
 from rules.choices import Capability, RulesetStatus
 from rules.engine import RulesetCompileError
 from rules.errors import problem_text
@@ -52,11 +54,16 @@ class TryItForm(forms.Form):
     def clean_input(self):
         text = self.cleaned_data["input"]
         try:
-            data = json.loads(text)
+            # NaN, 1e400 and 5,000-digit integers come back marked; the evaluation step's input
+            # check refuses them with their path, as it does deep nesting, which json_text_load
+            # refuses itself when it is too deep to read.
+            data = json_text_load(text)
         except json.JSONDecodeError as error:
             raise forms.ValidationError(
                 f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
             ) from error
+        except InputRefused as error:
+            raise forms.ValidationError(f"The input is {error.message}.") from error
         if not isinstance(data, dict):
             raise forms.ValidationError('The input is a JSON object, such as {"age": 30}.')
         return data
@@ -170,6 +177,12 @@ class RulesetTryItView(AdminPageView):
         return self._page(request, TryItForm(initial=initial), recent, chosen=chosen)
 
     def post(self, request, ruleset_id):
+        # Non-production work: TRY_IT_RATE_LIMIT per user, in one of the node's worker slots.
+        return non_production_page(
+            request, "try_it", admin_site=self.admin_site, run=lambda: self._post(request)
+        )
+
+    def _post(self, request):
         if "save_test_case" in request.POST:
             return self._save_test_case(request)
         form = TryItForm(request.POST)

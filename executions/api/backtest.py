@@ -11,12 +11,13 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from executions.backtest import BacktestRefused, backtest_run
 from ruleengine.api.access import TenantCapability, request_narrowing_tenant
 from ruleengine.api.errors import ApiError, ErrorResponseSerializer, service_error_response
+from ruleengine.throttling import BacktestThrottle
+from ruleengine.worker_slots import worker_slot
 from rules.choices import Capability, RulesetStatus
 from rules.models import Ruleset
 from rules.selectors.backtest_baseline import backtest_baseline
@@ -165,6 +166,9 @@ class BacktestReportSerializer(serializers.Serializer):
     max_inputs = serializers.IntegerField()
     capped = serializers.BooleanField(help_text="The window held more inputs than max_inputs.")
     read_strategy = serializers.CharField()
+    inputs_over_budget = serializers.IntegerField(
+        help_text="Inputs the candidate could not evaluate within EVALUATION_BUDGET_MS: skipped."
+    )
     inputs_replayed = serializers.IntegerField()
     decisions_changed = BacktestShareSerializer(help_text="The recommendation changed.")
     patterns_changed = BacktestShareSerializer(help_text="The pattern changed.")
@@ -207,12 +211,12 @@ def _baseline(candidate: Ruleset, version: str | None) -> Ruleset:
 
 class BacktestView(APIView):
     permission_classes = [TenantCapability]
-    # A backtest holds a worker for seconds: BACKTEST_RATE_LIMIT per client.
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "backtest"
+    # A backtest holds a worker for seconds: BACKTEST_RATE_LIMIT per client, and a worker slot.
+    throttle_classes = [BacktestThrottle]
 
     @extend_schema(
         summary="Backtest a version against logged traffic",
+        tags=["backtest"],
         description=(
             "Replays the inputs logged for the baseline version (successful evaluations, not "
             "the admin's try-it runs) through the candidate version {id} and reports what would "
@@ -252,13 +256,14 @@ class BacktestView(APIView):
         params = options.validated_data
         baseline = _baseline(candidate, params.get("baseline_version"))
         try:
-            report = backtest_run(
-                candidate=candidate,
-                baseline=baseline,
-                since=params.get("since"),
-                until=params.get("until"),
-                max_inputs=params.get("max_inputs"),
-            )
+            with worker_slot():
+                report = backtest_run(
+                    candidate=candidate,
+                    baseline=baseline,
+                    since=params.get("since"),
+                    until=params.get("until"),
+                    max_inputs=params.get("max_inputs"),
+                )
         except BacktestRefused as error:
             # Refused arguments (an empty window) are bad input, not a conflict with state.
             response = service_error_response(error)

@@ -9,123 +9,38 @@ rules.services.active_rulesets, and the log row goes to the group-commit writer
 import time
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from executions.api.evaluate_schema import (
+    BATCH_DESCRIPTION,
+    BATCH_EXAMPLES,
+    EVALUATE_DESCRIPTION,
+    EVALUATE_ERRORS,
+    EVALUATE_EXAMPLES,
+    EVALUATE_TENANT_PARAMETER,
+    BatchEvaluationSerializer,
+    EvaluateBatchSerializer,
+    EvaluateSerializer,
+    EvaluationSerializer,
+)
 from executions.models import ExecutionSource
-from executions.services.evaluation import evaluation_run
+from executions.services.evaluation import BUDGET_EXCEEDED, evaluation_run
 from executions.services.log_rows import execution_log_row
 from executions.services.log_writes import LogRefused, LogUnavailable, execution_logs_commit
 from ruleengine.api.access import capability_check, request_tenant_role
-from ruleengine.api.errors import ApiError, ErrorResponseSerializer
-from ruleengine.api.rendering import OrjsonParser, OrjsonRenderer
+from ruleengine.api.authentication import ApiTokenAuthentication
+from ruleengine.api.errors import ApiError
+from ruleengine.api.rendering import OrjsonParser, OrjsonRenderer, accepts_json
+from ruleengine.throttling import FixedWindowThrottle
+from ruleengine.worker_slots import worker_slot
 from rules.choices import Capability
 from rules.services.active_rulesets import active_compiled_ruleset
 
 EVALUATE_FIELDS = {"ruleset", "version", "data", "dry_run", "trace"}
 BATCH_FIELDS = {"ruleset", "version", "items", "dry_run", "trace"}
-
-
-# --- Schema (drf-spectacular); the views validate by hand, in the same terms, for speed ------
-class EvaluateRequestSchema(serializers.Serializer):
-    ruleset = serializers.CharField(
-        required=False, max_length=100, help_text="Ruleset name; default: the tenant's default."
-    )
-    version = serializers.CharField(
-        required=False,
-        max_length=20,
-        help_text="Version; default: the active one. Other versions need dry_run.",
-    )
-    data = serializers.DictField(help_text="The input: a JSON object.")
-    dry_run = serializers.BooleanField(default=False, help_text="Evaluate without logging.")
-    trace = serializers.BooleanField(default=False, help_text="Explain every rule.")
-
-
-class RulesetIdentitySchema(serializers.Serializer):
-    id = serializers.IntegerField(allow_null=True)
-    name = serializers.CharField()
-    version = serializers.CharField()
-
-
-class ActionSchema(serializers.Serializer):
-    action_id = serializers.CharField()
-    action_type = serializers.CharField()
-    configuration = serializers.DictField()
-
-
-class EvaluateResponseSchema(serializers.Serializer):
-    execution_id = serializers.UUIDField(allow_null=True, help_text="Null for dry runs.")
-    ruleset = RulesetIdentitySchema()
-    total_points = serializers.FloatField()
-    pattern_result = serializers.CharField()
-    action_recommendation = serializers.CharField(allow_null=True)
-    action = ActionSchema(allow_null=True)
-    matched_rules = serializers.ListField(child=serializers.CharField())
-    execution_time_ms = serializers.FloatField()
-    dry_run = serializers.BooleanField()
-    trace = serializers.ListField(child=serializers.DictField(), required=False)
-
-
-class BatchRequestSchema(serializers.Serializer):
-    ruleset = serializers.CharField(required=False, max_length=100)
-    version = serializers.CharField(required=False, max_length=20)
-    items = serializers.ListField(child=serializers.DictField(), help_text="Inputs, in order.")
-    dry_run = serializers.BooleanField(default=False)
-    trace = serializers.BooleanField(default=False)
-
-
-class BatchItemErrorSchema(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class BatchItemSchema(serializers.Serializer):
-    index = serializers.IntegerField()
-    execution_id = serializers.UUIDField(allow_null=True)
-    total_points = serializers.FloatField(required=False)
-    pattern_result = serializers.CharField(required=False)
-    action_recommendation = serializers.CharField(required=False, allow_null=True)
-    action = ActionSchema(required=False, allow_null=True)
-    matched_rules = serializers.ListField(child=serializers.CharField(), required=False)
-    execution_time_ms = serializers.FloatField(required=False)
-    trace = serializers.ListField(child=serializers.DictField(), required=False)
-    error = BatchItemErrorSchema(required=False)
-
-
-class BatchResponseSchema(serializers.Serializer):
-    ruleset = RulesetIdentitySchema()
-    count = serializers.IntegerField()
-    errors = serializers.IntegerField()
-    dry_run = serializers.BooleanField()
-    results = BatchItemSchema(many=True)
-
-
-ERROR_RESPONSES = {
-    code: ErrorResponseSerializer for code in (400, 401, 403, 404, 409, 413, 415, 429, 503)
-}
-EVALUATE_EXAMPLE = OpenApiExample(
-    "Credit decision",
-    value={"ruleset": "credit_scoring", "data": {"credit_score": 720, "income": 85000}},
-    request_only=True,
-)
-EVALUATE_RESPONSE_EXAMPLE = OpenApiExample(
-    "Approved",
-    value={
-        "execution_id": "6f1c2a9e-3a51-4d0e-9a57-2f8c9d6b1e42",
-        "ruleset": {"id": 1, "name": "credit_scoring", "version": "1.0"},
-        "total_points": 150.0,
-        "pattern_result": "YY-",
-        "action_recommendation": "APPROVE",
-        "action": {"action_id": "A_APPROVE", "action_type": "decision", "configuration": {}},
-        "matched_rules": ["R1", "R2"],
-        "execution_time_ms": 0.004,
-        "dry_run": False,
-    },
-    response_only=True,
-)
 
 
 # --- Input checks ----------------------------------------------------------------------------
@@ -223,46 +138,32 @@ def _commit_or_503(rows, started: float) -> None:
 
 
 class JsonOnlyView(APIView):
-    """An API view that renders only JSON: content negotiation has nothing to choose."""
+    """An API view of the hot path: JSON in and out, a token only (no session: these paths run
+    without the session middleware, ruleengine/wsgi.py)."""
 
+    authentication_classes = [ApiTokenAuthentication]
     renderer_classes = [OrjsonRenderer]
     parser_classes = [OrjsonParser]
 
     def perform_content_negotiation(self, request, force=False):
+        # One renderer: check Accept without DRF's general negotiation (cheaper per request).
         renderer = self.renderer_classes[0]()
+        if not force and not accepts_json(request.META.get("HTTP_ACCEPT", "")):
+            raise exceptions.NotAcceptable(
+                "This endpoint answers application/json only; send Accept: application/json."
+            )
         return renderer, renderer.media_type
 
 
-class EvaluateThrottle(ScopedRateThrottle):
-    """Per client (user) rate limit: EVALUATE_RATE_LIMIT, counted in fixed windows.
+class EvaluateThrottle(FixedWindowThrottle):
+    """Per client: EVALUATE_RATE_LIMIT; dry runs (any status, traced) count apart, in their own
+    scope (DRY_RUN_RATE_LIMIT), so they never use up the client's production rate."""
 
-    DRF's default keeps every request's timestamp in one cached list, which is read and written
-    back whole on each request: at thousands of requests a second that list costs more than the
-    evaluation. A counter per client and window is one `incr` (atomic on Redis).
-    """
-
-    def allow_request(self, request, view):
-        self.scope = getattr(view, self.scope_attr, None)
-        if not self.scope:
-            return True
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        ident = self.get_cache_key(request, view)
-        if ident is None:
-            return True
-        self.now = self.timer()
-        window = int(self.now // self.duration)
-        key = f"{ident}:{window}"
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # first request of the window
-            self.cache.add(key, 0, timeout=int(self.duration) + 1)
-            count = self.cache.incr(key)
-        self.window_end = (window + 1) * self.duration
-        return count <= self.num_requests
-
-    def wait(self):
-        return max(0.0, self.window_end - self.now)
+    def scope_for(self, request, view):
+        body = request.data
+        if isinstance(body, dict) and body.get("dry_run") is True:
+            return "dry_run"
+        return view.throttle_scope
 
 
 class EvaluateView(JsonOnlyView):
@@ -270,16 +171,23 @@ class EvaluateView(JsonOnlyView):
     throttle_scope = "evaluate"
 
     @extend_schema(
-        operation_id="evaluate",
         summary="Evaluate one input against a ruleset",
-        request=EvaluateRequestSchema,
-        responses={200: EvaluateResponseSchema, **ERROR_RESPONSES},
-        examples=[EVALUATE_EXAMPLE, EVALUATE_RESPONSE_EXAMPLE],
-        tags=["evaluate"],
+        description=EVALUATE_DESCRIPTION,
+        request=EvaluateSerializer,
+        parameters=[EVALUATE_TENANT_PARAMETER],
+        responses={200: EvaluationSerializer, **EVALUATE_ERRORS},
+        examples=EVALUATE_EXAMPLES,
     )
     def post(self, request):
         started = time.monotonic()
         fields = _request_fields(request.data, EVALUATE_FIELDS)
+        if fields.get("dry_run"):
+            # Non-production work: in one of the node's few worker slots, never in all workers.
+            with worker_slot():
+                return self.evaluate(request, fields, started)
+        return self.evaluate(request, fields, started)
+
+    def evaluate(self, request, fields: dict, started: float):
         tenant, compiled, identity = _ruleset(request, fields)
         dry_run, trace = fields.get("dry_run", False), fields.get("trace", False)
         if "data" not in fields:
@@ -304,6 +212,14 @@ class EvaluateView(JsonOnlyView):
         )
         if not dry_run:
             _commit_or_503([outcome.row], started)
+        if outcome.code == BUDGET_EXCEEDED:
+            # Valid input the ruleset could not evaluate within EVALUATION_BUDGET_MS; logged.
+            raise ApiError(
+                status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                code=outcome.code,
+                message=outcome.problem,
+                details=outcome.details,
+            )
         if outcome.problem is not None:
             field, _, message = outcome.problem.partition(": ")
             raise _invalid(field, message)
@@ -327,10 +243,12 @@ class EvaluateBatchView(JsonOnlyView):
     throttle_scope = "evaluate"
 
     @extend_schema(
-        operation_id="evaluate_batch",
         summary="Evaluate many inputs; one bad item does not fail the batch",
-        request=BatchRequestSchema,
-        responses={200: BatchResponseSchema, **ERROR_RESPONSES},
+        description=BATCH_DESCRIPTION,
+        request=EvaluateBatchSerializer,
+        parameters=[EVALUATE_TENANT_PARAMETER],
+        responses={200: BatchEvaluationSerializer, **EVALUATE_ERRORS},
+        examples=BATCH_EXAMPLES,
         tags=["evaluate"],
     )
     def post(self, request):
@@ -347,6 +265,12 @@ class EvaluateBatchView(JsonOnlyView):
                 message=f"{len(items)} items; a batch holds at most {limit}.",
                 details={"items": [f"at most {limit} items"]},
             )
+        if fields.get("dry_run"):
+            with worker_slot():  # as a single dry run
+                return self.evaluate(request, fields, items, started)
+        return self.evaluate(request, fields, items, started)
+
+    def evaluate(self, request, fields: dict, items: list, started: float):
         tenant, compiled, identity = _ruleset(request, fields)
         dry_run, trace = fields.get("dry_run", False), fields.get("trace", False)
         caller = _caller(request)
@@ -371,7 +295,7 @@ class EvaluateBatchView(JsonOnlyView):
                 errors += 1
                 result = {
                     "execution_id": execution_id,
-                    "error": {"code": "invalid", "message": outcome.problem},
+                    "error": {"code": outcome.code, "message": outcome.problem},
                 }
             else:
                 result = _result(

@@ -7,10 +7,14 @@ newest first: no page numbers and no COUNT(*), which would scan the whole hypert
 
 from datetime import timedelta
 
+import django_filters
+from django import forms
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +34,8 @@ from rules.choices import Capability
 from rules.models import Tenant
 
 DEFAULT_STATS_WINDOW = timedelta(hours=24)
+# The logs list and the statistics refuse an empty or reversed window with this one message.
+WINDOW_EMPTY_MESSAGE = "since must be before until."
 
 TENANT_HEADER_PARAMETER = OpenApiParameter(
     "X-Tenant",
@@ -92,7 +98,7 @@ class StatsQuerySerializer(serializers.Serializer):
         until = attrs.get("until") or timezone.now()
         since = attrs.get("since") or until - DEFAULT_STATS_WINDOW
         if since >= until:
-            raise serializers.ValidationError({"since": "since must be before until."})
+            raise serializers.ValidationError({"since": WINDOW_EMPTY_MESSAGE})
         return {**attrs, "since": since, "until": until}
 
 
@@ -127,24 +133,84 @@ ERRORS = {
     400: OpenApiResponse(ErrorResponseSerializer, description="Invalid filter or window."),
     404: OpenApiResponse(ErrorResponseSerializer, description="No such log in your tenants."),
 }
+LIST_ERRORS = {
+    400: OpenApiResponse(
+        ErrorResponseSerializer,
+        description="`invalid`: a filter's value is refused (`details` names each parameter and "
+        "what it accepts), or `since` is not before `until`. `invalid_cursor`: the `cursor` is "
+        "not one this API made; follow `next` and `previous` as given.",
+    ),
+}
+
+
+def query_invalid(errors: dict) -> ApiError:
+    """Refused query parameters, in the one shape for the log list and statistics: the message
+    names them, `details` gives each one's messages."""
+    return ApiError(
+        status_code=status.HTTP_400_BAD_REQUEST,
+        code="invalid",
+        message=f"Invalid query parameter(s): {', '.join(errors)}; see details.",
+        details=errors,
+    )
 
 
 # --- Log list and detail ---------------------------------------------------------------------
+class TrueFalseField(forms.Field):
+    """`true` or `false` (and, as before, `1`, `0` and any letter case), nothing else.
+
+    django-filter's REST BooleanFilter reads any other value as "no filter", so `success=maybe`
+    listed every log as if it had filtered them.
+    """
+
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            return self.VALUES[value.lower()]
+        except KeyError:
+            raise forms.ValidationError(
+                "%(value)r is not accepted; use true or false.", params={"value": value}
+            ) from None
+
+
+class TrueFalseFilter(django_filters.BooleanFilter):
+    # django-filter's plain BooleanFilter (a boolean in the schema), without the REST
+    # framework's BooleanWidget, which reads an unknown value as "no filter" before the field.
+    field_class = TrueFalseField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, widget=forms.TextInput, **kwargs)
+
+
+class ExecutionLogFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since is not None and until is not None and since >= until:
+            self.add_error("since", WINDOW_EMPTY_MESSAGE)
+        return cleaned
+
+
 class ExecutionLogFilter(filters.FilterSet):
     since = filters.IsoDateTimeFilter(
-        field_name="timestamp", lookup_expr="gte", help_text="From this time (ISO 8601)."
+        field_name="timestamp",
+        lookup_expr="gte",
+        help_text="From this time (ISO 8601); before `until` when both are given.",
     )
     until = filters.IsoDateTimeFilter(
         field_name="timestamp", lookup_expr="lt", help_text="Before this time (ISO 8601)."
     )
     ruleset = filters.CharFilter(field_name="ruleset_name", help_text="Ruleset name.")
     version = filters.CharFilter(field_name="ruleset_version", help_text="Ruleset version.")
-    success = filters.BooleanFilter(help_text="true or false.")
+    success = TrueFalseFilter(help_text="true or false; anything else is a 400.")
     action_recommendation = filters.CharFilter()
     source = filters.ChoiceFilter(choices=ExecutionSource.choices)
 
     class Meta:
         model = ExecutionLog
+        form = ExecutionLogFilterForm
         fields = [
             "since",
             "until",
@@ -162,6 +228,26 @@ class ExecutionLogPagination(CursorPagination):
     ordering = ("-timestamp", "-execution_id")
     page_size_query_param = "page_size"
     max_page_size = 500
+    invalid_cursor_message = (
+        "The cursor is not valid: use the `next` or `previous` link of a page as it was given."
+    )
+
+    def decode_cursor(self, request):
+        # DRF answers an undecodable cursor with 404, as if the list did not exist, and lets a
+        # decodable one with a position that is no timestamp reach the query (a 500).
+        try:
+            cursor = super().decode_cursor(request)
+            position = cursor.position if cursor is not None else None
+            if position is not None and parse_datetime(position) is None:
+                raise ValueError(position)
+        except (NotFound, ValueError) as error:
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code="invalid_cursor",
+                message=self.invalid_cursor_message,
+                details={self.cursor_query_param: [self.invalid_cursor_message]},
+            ) from error
+        return cursor
 
 
 def visible_logs(request):
@@ -191,11 +277,17 @@ class ExecutionLogListView(generics.ListAPIView):
         # Inputs and outputs can be large; the detail route has them.
         return visible_logs(self.request).defer("input_data", "output_data")
 
+    def filter_queryset(self, queryset):
+        try:
+            return super().filter_queryset(queryset)
+        except serializers.ValidationError as error:
+            raise query_invalid(error.detail) from error
+
     @extend_schema(
         summary="List execution logs, newest first",
         description="Cursor pagination: follow `next` and `previous`; there are no page counts.",
         parameters=[TENANT_HEADER_PARAMETER],
-        responses={200: ExecutionLogSummarySerializer(many=True), 400: ERRORS[400]},
+        responses={200: ExecutionLogSummarySerializer(many=True), **LIST_ERRORS},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -235,7 +327,8 @@ class StatsView(APIView):
     )
     def get(self, request):
         query = StatsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        if not query.is_valid():
+            raise query_invalid(query.errors)
         params = query.validated_data
         bucket = params["bucket"]
         try:

@@ -2,6 +2,8 @@
 
 The API (single and batch), the admin's try-it, `manage.py evaluate` and backtests all evaluate
 through `evaluation_run`; the rows it builds are written by `log_writes.execution_logs_commit`.
+Every evaluation runs under the engine-time budget EVALUATION_BUDGET_MS (per input: a batch item,
+a replayed line, a backtest input); one that runs out is a failure with its own error code.
 """
 
 import time
@@ -9,23 +11,37 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import orjson
+from django.conf import settings
 
 from executions.models import ExecutionLog
 from executions.services.input_check import InputRefused, evaluation_input_check
 from executions.services.log_rows import execution_log_row
 from executions.services.log_writes import execution_logs_commit
+from rules.engine import EvaluationBudgetExceeded
 
 LOG_BATCH_SIZE = 1000
+
+# Error codes of a failed outcome: the input was refused before evaluating, or the evaluation ran
+# out of its budget (the API answers 400 and 422).
+INPUT_INVALID = "invalid"
+BUDGET_EXCEEDED = "evaluation_budget_exceeded"
 
 
 @dataclass(slots=True)
 class EvaluationOutcome:
-    """One input's evaluation, or why it was refused, and its log row (None when not logged)."""
+    """One input's evaluation, or why it failed, and its log row (None when not logged).
+
+    A failure has a `problem` (the message, starting with where the input is), its `code`
+    (INPUT_INVALID or BUDGET_EXCEEDED) and for a budget failure `details` (budget and use in ms,
+    rules run, the rule it stopped before).
+    """
 
     row: ExecutionLog | None
     evaluation: object = None
     elapsed_ms: float = 0.0
     problem: str | None = None
+    code: str | None = None
+    details: dict | None = None
 
 
 def evaluation_run(
@@ -38,12 +54,15 @@ def evaluation_run(
     caller: str = "",
     trace: bool = False,
     where: str = "data",
+    budget_ms: float | None = None,
 ) -> EvaluationOutcome:
     """Check and evaluate one input and build its unsaved log row: the one evaluation step.
 
     `identity` is the ruleset's, from the ruleset source; `source` the row's (ExecutionSource),
     None to build no row (dry runs, backtests, replays without logging); `where` names the input
-    in a refusal. A refused input is not evaluated; its row records the failure.
+    in a refusal; `budget_ms` the engine-time budget (default EVALUATION_BUDGET_MS). A refused
+    input is not evaluated; its row records the failure, as does an evaluation stopped by the
+    budget (with its input and time).
     """
     try:
         evaluation_input_check(data, where=where)
@@ -54,9 +73,24 @@ def evaluation_run(
             row = execution_log_row(
                 tenant_id=tenant_id, ruleset=identity, error=problem, source=source, caller=caller
             )
-        return EvaluationOutcome(row=row, problem=problem)
+        return EvaluationOutcome(row=row, problem=problem, code=INPUT_INVALID)
+    if budget_ms is None:
+        budget_ms = settings.EVALUATION_BUDGET_MS
     started = time.perf_counter()
-    evaluation = compiled.evaluate(data, trace=trace)
+    try:
+        evaluation = compiled.evaluate(data, trace=trace, budget_seconds=budget_ms / 1000)
+    except EvaluationBudgetExceeded as error:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return _budget_failure(
+            error,
+            elapsed_ms=elapsed_ms,
+            tenant_id=tenant_id,
+            identity=identity,
+            data=data,
+            source=source,
+            caller=caller,
+            where=where,
+        )
     elapsed_ms = (time.perf_counter() - started) * 1000
     row = None
     if source is not None:
@@ -70,6 +104,30 @@ def evaluation_run(
             caller=caller,
         )
     return EvaluationOutcome(row=row, evaluation=evaluation, elapsed_ms=elapsed_ms)
+
+
+def _budget_failure(
+    error: EvaluationBudgetExceeded, *, elapsed_ms, tenant_id, identity, data, source, caller, where
+) -> EvaluationOutcome:
+    problem = f"{where}: {error} (EVALUATION_BUDGET_MS)"
+    row = None
+    if source is not None:
+        row = execution_log_row(
+            tenant_id=tenant_id, ruleset=identity, error=problem, source=source, caller=caller
+        )
+        # Unlike a refused input, this one passed the input check: keep it, to reproduce.
+        row.input_data = data
+        row.execution_time_ms = elapsed_ms
+    details = {
+        "budget_ms": error.budget_ms,
+        "used_ms": round(error.used_ms, 3),
+        "rules_run": error.rules_run,
+        "rule_count": error.rule_count,
+        "next_rule_id": error.next_rule_id,
+    }
+    return EvaluationOutcome(
+        row=row, elapsed_ms=elapsed_ms, problem=problem, code=BUDGET_EXCEEDED, details=details
+    )
 
 
 @dataclass

@@ -15,6 +15,12 @@ from rules.errors import ServiceError, problem_text
 
 log = logging.getLogger(__name__)
 
+# A 401 without credentials names the scheme (ruleengine.api.authentication).
+CREDENTIALS_MISSING_MESSAGE = (
+    "Authentication credentials were not provided: send the header "
+    "`Authorization: Token <key>` (`Bearer <key>` is accepted too)."
+)
+
 # HTTP status of each service error code; a refused business rule is a conflict with the
 # resource's current state (a published version, a used catalog entry), not bad syntax.
 SERVICE_ERROR_STATUS = {
@@ -25,7 +31,10 @@ SERVICE_ERROR_STATUS = {
     "read_only": status.HTTP_409_CONFLICT,
     "in_use": status.HTTP_409_CONFLICT,
     "no_active_version": status.HTTP_409_CONFLICT,
+    "version_not_active": status.HTTP_409_CONFLICT,
+    "already_revoked": status.HTTP_409_CONFLICT,
     "invalid": status.HTTP_400_BAD_REQUEST,
+    "too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
 }
 
 
@@ -118,6 +127,8 @@ def api_exception_handler(exc, context):
         response.data = error_body("invalid", "The request is not valid.", exc.detail)
         return response
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if isinstance(exc, exceptions.NotAuthenticated):
+        message = CREDENTIALS_MISSING_MESSAGE
     response.data = error_body(_drf_error_code(exc), str(message))
     return response
 

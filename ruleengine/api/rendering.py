@@ -51,6 +51,26 @@ def body_read(stream) -> bytes:
     return body
 
 
+JSON_MEDIA_RANGES = frozenset({"*/*", "application/*", "application/json"})
+
+
+def accepts_json(accept: str) -> bool:
+    """Whether an Accept header allows application/json (an absent or empty header does)."""
+    if not accept.strip():
+        return True
+    for media_range in accept.split(","):
+        media_type, *parameters = media_range.split(";")
+        if media_type.strip().lower() not in JSON_MEDIA_RANGES:
+            continue
+        weights = [p.strip()[2:] for p in parameters if p.strip().lower().startswith("q=")]
+        try:
+            if not weights or float(weights[0]) > 0:
+                return True
+        except ValueError:
+            return True  # an unreadable weight counts as the default, 1
+    return False
+
+
 class OrjsonParser(BaseParser):
     media_type = "application/json"
 

@@ -5,7 +5,7 @@ the API uses too, every write from `rules.services`. A module per page family:
 - `rulesets`: ruleset versions with their rules, patterns and test cases;
 - `ruleset_pages`: lifecycle transitions, new versions and test runs of a version;
 - `history`: diffs and reverts; `catalogs`: conditions and actions;
-- `members`: tenants, members and API clients.
+- `members`: tenants, members, invitations and API clients.
 
 Try-it, backtests and the dashboard live in the executions app (it may import rules, not the other
 way round); these modules link to them by URL name only.

@@ -7,10 +7,10 @@ problem shows next to its field; these forms only translate between widgets and 
 import json
 
 from django import forms
-from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from ruleengine.input_check import InputRefused, json_text_load
 from rules.choices import ConditionMode, Role
 from rules.engine import OPERATORS
 from rules.models import (
@@ -18,6 +18,7 @@ from rules.models import (
     TEST_CASE_FIELDS,
     ApiClient,
     Condition,
+    Invitation,
     Membership,
     Pattern,
     Rule,
@@ -25,6 +26,7 @@ from rules.models import (
     RulesetTestCase,
 )
 from rules.services.editing import rule_catalog_form_check
+from rules.services.tenancy import member_create_problems
 
 
 def constant_help(operator: str) -> str:
@@ -255,7 +257,38 @@ class PatternInlineForm(forms.ModelForm):
 
 class PrettyJSONField(forms.JSONField):
     """JSON shown indented with sorted keys, so an input of a dozen attributes reads like a
-    document."""
+    document.
+
+    Read with ruleengine.input_check.json_text_load, not json.loads: NaN, 1e400 and 5,000-digit
+    integers come back marked, for the model's input check to refuse with their path, and
+    nesting too deep to read is a form error, not a 500. What was typed is shown again as typed.
+    """
+
+    def to_python(self, value):
+        if self.disabled or not isinstance(value, str) or value in self.empty_values:
+            return super().to_python(value)
+        try:
+            converted = json_text_load(value)
+        except json.JSONDecodeError as error:
+            raise ValidationError(
+                f"{self.error_messages['invalid']} {error.msg} (line {error.lineno}, column "
+                f"{error.colno}).",
+                code="invalid",
+            ) from error
+        except InputRefused as error:
+            raise ValidationError(f"The input is {error.message}.", code="invalid") from error
+        return forms.fields.JSONString(converted) if isinstance(converted, str) else converted
+
+    def bound_data(self, data, initial):
+        if self.disabled or not isinstance(data, str):
+            return super().bound_data(data, initial)
+        return forms.fields.InvalidJSONInput(data)
+
+    def has_changed(self, initial, data):
+        try:
+            return super().has_changed(initial, data)
+        except (TypeError, ValueError, RecursionError):
+            return True  # marked numbers or deep nesting: changed, so the form says why
 
     def prepare_value(self, value):
         if isinstance(value, forms.fields.InvalidJSONInput):
@@ -374,44 +407,58 @@ class ActionForm(forms.ModelForm):
 
 
 class MembershipAddForm(forms.ModelForm):
-    """Add a member by username; a new user gets the password typed here (or none)."""
+    """A new account for the tenant, signed in as `name@tenant`; existing accounts are invited.
 
-    username = forms.CharField(max_length=150, help_text="An existing user, or a new one.")
+    Nothing here looks a username up outside the tenant's own `@tenant` names, so the answers
+    are the same whether or not an account of that name exists elsewhere.
+    """
+
+    name = forms.CharField(
+        max_length=100,
+        help_text=(
+            "The new account signs in as NAME@TENANT (the tenant's slug). Someone who has an "
+            "account already: invite them by e-mail under Invitations instead."
+        ),
+    )
+    email = forms.EmailField(required=False)
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Only for a new user; leave empty to let them set one later.",
+        help_text=(
+            "Set now or never here: leave it empty and an operator sets it later. No tenant admin "
+            "changes the password of an existing account."
+        ),
     )
 
     class Meta:
         model = Membership
         fields = ("tenant", "role")
 
-    def clean_username(self):
-        username = self.cleaned_data["username"].strip()
-        if ApiClient.objects.filter(user__username=username).exists():
-            raise ValidationError("This is an API client's account; manage it under API clients.")
-        return username
-
     def clean(self):
         cleaned = super().clean()
-        username, password = cleaned.get("username"), cleaned.get("password")
-        exists = get_user_model().objects.filter(username=username).exists()
-        if password and username and not exists:
-            try:
-                password_validation.validate_password(password)
-            except ValidationError as error:
-                self.add_error("password", error)
-        elif password and exists:
-            self.add_error("password", "The user exists; their password is not changed here.")
-        tenant = cleaned.get("tenant")
-        if (
-            exists
-            and tenant
-            and Membership.objects.filter(user__username=username, tenant=tenant).exists()
-        ):
-            self.add_error("username", f"{username} is already a member of {tenant}.")
+        tenant, name = cleaned.get("tenant"), (cleaned.get("name") or "").strip()
+        if tenant and name:
+            cleaned["name"] = name
+            problems = member_create_problems(
+                tenant=tenant,
+                name=name,
+                password=cleaned.get("password") or None,
+                email=cleaned.get("email") or "",
+            )
+            for field, texts in problems.items():
+                self.add_error(field, texts)
         return cleaned
+
+
+class InvitationForm(forms.ModelForm):
+    """Invite someone who has an account (in any tenant, or none yet) by their e-mail address."""
+
+    class Meta:
+        model = Invitation
+        fields = ("tenant", "email", "role")
+        help_texts = {
+            "email": "The link goes to this address; whoever opens it accepts while signed in.",
+        }
 
 
 class ApiClientAddForm(forms.ModelForm):

@@ -1,19 +1,41 @@
-"""Who may act in a tenant: tenants (operators only), members, and the API clients' accounts."""
+"""Who may act in a tenant: tenants (operators only), members, invitations, and the API
+clients' accounts.
+
+Secrets (a new API token, an invitation link) are rendered once, on the page that answers the
+POST that made them: never in a message, so never in a cookie or the session.
+"""
 
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
-from django.http import Http404
-from django.utils.html import format_html
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 
 from ruleengine.admin_display import status_badge
-from rules.admin.forms import ApiClientAddForm, MembershipAddForm
+from rules.admin.forms import ApiClientAddForm, InvitationForm, MembershipAddForm
 from rules.admin.service_errors import ServiceFormAdminMixin, service_error_report
 from rules.admin.tenancy import TenantScopedAdminMixin
 from rules.choices import Capability
 from rules.errors import ServiceError
-from rules.models import ApiClient, Membership, Tenant
-from rules.services import api_clients, tenancy
+from rules.models import ApiClient, Invitation, Membership, Tenant
+from rules.services import api_clients, invitations, tenancy
 from rules.tenant_roles import caller_may_anywhere
+
+
+def shown_once_response(model_admin, request, *, title: str, intro: str, secrets: list[dict]):
+    """The one page that shows `secrets` ({"label", "value"}); admin pages are never cached."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.opts,
+        "intro": intro,
+        "secrets": secrets,
+        "changelist_url": reverse(
+            f"admin:{model_admin.opts.app_label}_{model_admin.opts.model_name}_changelist"
+        ),
+    }
+    return TemplateResponse(request, "rules/shown_once.html", context)
 
 
 @admin.register(Tenant)
@@ -83,7 +105,7 @@ class MembershipAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin)
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("tenant", "username", "password", "role")
+            return ("tenant", "name", "email", "password", "role")
         return ("user", "tenant", "role", "created_at")
 
     def get_readonly_fields(self, request, obj=None):
@@ -91,14 +113,14 @@ class MembershipAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin)
 
     def save_model(self, request, obj, form, change):
         if change:
-            username, password = obj.user.get_username(), None
-        else:
-            username, password = form.cleaned_data["username"], form.cleaned_data["password"]
-        membership, _ = tenancy.member_add(
-            username=username,
+            tenancy.member_role_change(membership=obj, role=obj.role, actor=request.user)
+            return
+        membership = tenancy.member_create(
             tenant=obj.tenant,
+            name=form.cleaned_data["name"],
             role=obj.role,
-            password=password or None,
+            password=form.cleaned_data["password"] or None,
+            email=form.cleaned_data["email"] or "",
             actor=request.user,
         )
         obj.pk, obj.user = membership.pk, membership.user
@@ -169,18 +191,24 @@ class ApiClientAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin):
             expires_days=form.cleaned_data.get("expires_days"),
         )
         obj.pk, obj.user, obj.created_at = client.pk, client.user, client.created_at
-        self._token_message(request, client, token)
+        obj.token_shown_once = token
 
-    def _token_message(self, request, client, token):
-        self.message_user(
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._tokens_response(request, [(obj, obj.token_shown_once)])
+
+    def _tokens_response(self, request, tokens):
+        return shown_once_response(
+            self,
             request,
-            format_html(
-                'Token of {}: <code class="api-token">{}</code> — copy it now, it is not shown '
-                "again.",
-                client.name,
-                token,
+            title="Copy the token now",
+            intro=(
+                "Each token is shown on this page only: it is stored nowhere but in the "
+                "application you give it to (the database keeps its digest). A lost token is not "
+                'recovered: replace it with the action "Replace the token".'
             ),
-            messages.WARNING,
+            secrets=[
+                {"label": f"Token of {client.name}", "value": token} for client, token in tokens
+            ],
         )
 
     @admin.action(description="Revoke selected API clients", permissions=["manage"])
@@ -188,6 +216,10 @@ class ApiClientAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin):
         for client in queryset.select_related("user", "tenant"):
             try:
                 api_clients.api_client_revoke(client=client, actor=request.user)
+            except api_clients.ApiClientRevoked as error:
+                # Nothing to do, nothing changed: a warning, and the others are still revoked.
+                self.message_user(request, str(error), messages.WARNING)
+                continue
             except ServiceError as error:
                 service_error_report(self, request, error, client.name)
                 continue
@@ -195,10 +227,124 @@ class ApiClientAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Replace the token of selected API clients", permissions=["manage"])
     def rotate_selected(self, request, queryset):
+        tokens = []
         for client in queryset.select_related("user", "tenant"):
             try:
                 token = api_clients.api_client_token_rotate(client=client, actor=request.user)
+            except api_clients.ApiClientRevoked as error:
+                self.message_user(request, str(error), messages.ERROR)  # it names the client
+                continue
             except ServiceError as error:
                 service_error_report(self, request, error, client.name)
                 continue
-            self._token_message(request, client, token)
+            tokens.append((client, token))
+        return self._tokens_response(request, tokens) if tokens else None
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin):
+    """Invite an existing account by e-mail; it joins when its owner accepts the link."""
+
+    form = InvitationForm
+    list_display = ("email", "tenant", "role", "state", "invited_by", "created_at", "expires_at")
+    list_filter = ("role", ("tenant", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("email",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tenant", "invited_by", "accepted_by")
+
+    @admin.display(description="state", ordering="accepted_at")
+    def state(self, obj):
+        if obj.accepted_at:
+            return status_badge("active", f"accepted by {obj.accepted_by or '(deleted user)'}")
+        if obj.expires_at <= timezone.now():
+            return status_badge("archived", "expired")
+        return status_badge("draft", "pending")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # nothing to edit: withdraw it (delete) and invite again
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("tenant", "email", "role")
+        return (
+            "email",
+            "tenant",
+            "role",
+            "state",
+            "invited_by",
+            "created_at",
+            "expires_at",
+            "accepted_at",
+            "accepted_by",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj is not None else ()
+
+    def get_urls(self):
+        accept = self.admin_site.admin_view(self.accept_view)
+        return [
+            path("accept/<str:token>/", accept, name="rules_invitation_accept"),
+            *super().get_urls(),
+        ]
+
+    def save_model(self, request, obj, form, change):
+        invitation, accept_url = invitations.invitation_create(
+            tenant=obj.tenant,
+            email=obj.email,
+            role=obj.role,
+            actor=request.user,
+            accept_url_for=lambda token: request.build_absolute_uri(
+                reverse("admin:rules_invitation_accept", args=[token])
+            ),
+        )
+        obj.pk, obj.created_at, obj.expires_at = (
+            invitation.pk,
+            invitation.created_at,
+            invitation.expires_at,
+        )
+        obj.accept_url_shown_once = accept_url
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return shown_once_response(
+            self,
+            request,
+            title=f"Invitation of {obj.email}",
+            intro=(
+                f"The link went to {obj.email} by e-mail; it is also shown here, once, in case "
+                f"the mail does not arrive. Whoever opens it and accepts while signed in becomes "
+                f"{obj.role} in {obj.tenant.slug}, until {obj.expires_at:%Y-%m-%d %H:%M} UTC."
+            ),
+            secrets=[{"label": "Link to accept", "value": obj.accept_url_shown_once}],
+        )
+
+    def delete_model(self, request, obj):
+        invitations.invitation_revoke(invitation=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for invitation in queryset:
+            try:
+                invitations.invitation_revoke(invitation=invitation, actor=request.user)
+            except ServiceError as error:
+                service_error_report(self, request, error, invitation.email)
+
+    def accept_view(self, request, token):
+        """GET: what accepting does; POST: accept. Open to every signed-in member."""
+        context = {**self.admin_site.each_context(request), "opts": self.opts}
+        try:
+            invitation = invitations.invitation_for_token(token)
+            if request.method == "POST":
+                membership = invitations.invitation_accept(token=token, user=request.user)
+                self.message_user(
+                    request,
+                    f"You are now {membership.role} in {membership.tenant.slug}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:index"))
+        except invitations.InvitationInvalid as error:
+            status = 404 if isinstance(error, invitations.InvitationNotFound) else 400
+            context.update(title="Invitation", error=str(error))
+            return TemplateResponse(request, "rules/invitation_accept.html", context, status=status)
+        context.update(title=f"Join {invitation.tenant.name}?", invitation=invitation)
+        return TemplateResponse(request, "rules/invitation_accept.html", context)

@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
 from ruleengine.admin_display import check_row, json_text, status_badge
+from ruleengine.admin_non_production import non_production_page
 from rules.admin.service_errors import service_error_report
 from rules.choices import TRANSITIONS, Capability, RulesetStatus
 from rules.errors import ServiceError, problem_text
@@ -200,9 +201,18 @@ class RulesetPagesMixin:
     def tests_view(self, request, object_id):
         """Run the version's test cases: a pass/fail table and the differences of the failures.
 
-        Anyone who may view the version may run them: it writes nothing.
+        Anyone who may view the version may run them: it writes nothing. Like the API's test
+        runs: TEST_RUN_RATE_LIMIT per user, in one of the node's non-production worker slots.
         """
         ruleset = self.get_object(request, unquote(object_id))
+        return non_production_page(
+            request,
+            "test_run",
+            admin_site=self.admin_site,
+            run=lambda: self._tests_page(request, ruleset),
+        )
+
+    def _tests_page(self, request, ruleset):
         report = test_cases.ruleset_tests_run(ruleset=ruleset)
         cases = ruleset_test_cases_by_id(ruleset)
         # Failures first: they are what the page is for.

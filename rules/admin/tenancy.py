@@ -6,6 +6,7 @@ same ones the API asks, so a role means the same on both.
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from rules.choices import Capability, RulesetStatus
@@ -85,11 +86,22 @@ class TenantScopedAdminMixin:
         return super().history_view(request, object_id, extra_context)
 
     def _history_object_check(self, request, object_id):
-        """404 unless the object (or, once deleted, its last revision) is the user's to see."""
-        if self.get_queryset(request).filter(pk=object_id).exists():
+        """404 unless the object (or, once deleted, its last revision) is the user's to see.
+
+        A malformed id, a missing one and another tenant's answer alike. A revision's own pk is
+        its history_id: the object it records is found by the object's pk field name.
+        """
+        pk_field = self.model._meta.pk
+        try:
+            pk = pk_field.to_python(object_id)
+        except ValidationError:
+            raise Http404 from None
+        if self.get_queryset(request).filter(pk=pk).exists():
             return
         history = getattr(self.model, "history", None)
-        last = history.filter(pk=object_id).order_by("-history_date").first() if history else None
+        if history is None:
+            raise Http404
+        last = history.filter(**{pk_field.attname: pk}).order_by("-history_date").first()
         if last is None or not self.has_view_permission(request, last.instance):
             raise Http404
 

@@ -14,6 +14,7 @@ from ruleengine.api.access import (
     request_narrowing_tenant,
     request_tenant,
 )
+from ruleengine.api.schema import error_response
 from rules.choices import Capability, Role
 from rules.models import ApiClient
 from rules.services.api_clients import (
@@ -50,6 +51,11 @@ class TokenRotateSerializer(serializers.Serializer):
 TOKEN_RESPONSE = inline_serializer(
     "ApiClientToken",
     fields={"client": ApiClientSerializer(), "token": serializers.CharField()},
+)
+NOT_FOUND = error_response("No such API client in the tenants you administer.")
+ALREADY_REVOKED = error_response(
+    "`already_revoked`: the client was revoked before; nothing changed (its `revoked_at` stays). "
+    "A revoked client gets no new token: create a new one."
 )
 
 
@@ -96,7 +102,12 @@ class ApiClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(
         summary="Replace the client's tokens with a new one (returned once)",
         request=TokenRotateSerializer,
-        responses={200: TOKEN_RESPONSE},
+        responses={
+            200: TOKEN_RESPONSE,
+            400: error_response("Invalid `expires_days`; `details` names the field."),
+            404: NOT_FOUND,
+            409: ALREADY_REVOKED,
+        },
     )
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None):
@@ -106,7 +117,11 @@ class ApiClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         token = api_client_token_rotate(client=client, actor=request.user, **data.validated_data)
         return Response({"client": ApiClientSerializer(client).data, "token": token})
 
-    @extend_schema(summary="Revoke the client: its tokens stop working on every node", request=None)
+    @extend_schema(
+        summary="Revoke the client: its tokens stop working on every node",
+        request=None,
+        responses={200: ApiClientSerializer, 404: NOT_FOUND, 409: ALREADY_REVOKED},
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         client = api_client_revoke(client=self.get_object(), actor=request.user)

@@ -1,7 +1,8 @@
-"""The export document (docs/format.md), described for the schema; the engine validates imports.
+"""The ruleset documents of the API, described for the schema: the export (docs/format.md) and
+what an import takes (the same format, or the original system's flat and structured files).
 
-Output only: `GET /rulesets/{id}/export` answers this document and `POST /rulesets/import` takes
-it (or the original system's files) as a plain JSON object.
+Descriptions only: `GET /rulesets/{id}/export` answers the first, and `POST /rulesets/import`
+passes its body to the import service, which checks it with the engine.
 """
 
 from rest_framework import serializers
@@ -78,3 +79,160 @@ class RulesetDocumentSerializer(serializers.Serializer):
     conditions = DocumentConditionSerializer(many=True)
     actions = DocumentActionSerializer(many=True)
     patterns = DocumentPatternSerializer(many=True)
+
+
+# --- What `POST /rulesets/import` takes: the format above, or the original system's files ------
+# Described for the schema only; the import service reads the body itself and reports every
+# problem with its JSON path. Unknown keys are ignored, so no object forbids other properties.
+def _text(help_text: str = "", **kwargs):
+    return serializers.CharField(required=False, allow_blank=True, help_text=help_text, **kwargs)
+
+
+def _number(help_text: str = ""):
+    return serializers.FloatField(required=False, help_text=help_text)
+
+
+def _tags():
+    return serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class ImportHeaderSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Overridden by the `name` query parameter.")
+    version = _text('Default "1.0"; overridden by the `version` query parameter.')
+    description = _text()
+    is_default = serializers.BooleanField(required=False)
+    tags = _tags()
+    metadata = serializers.DictField(required=False)
+
+
+class ImportRuleSerializer(serializers.Serializer):
+    rule_id = serializers.CharField(help_text="Unique within the ruleset.")
+    rule_name = _text()
+    attribute = _text("Inline form: the input attribute, a dotted path allowed.")
+    condition = _text("Inline form: the operator, e.g. greater_than.")
+    constant = serializers.JSONField(
+        required=False, help_text="Inline form: text (700, ['A','B']) or a JSON value."
+    )
+    conditions = DocumentRuleConditionsSerializer(
+        required=False, help_text="Catalog form, instead of attribute/condition/constant."
+    )
+    message = _text()
+    weight = _number("Default 1.0; multiplies rule_point.")
+    rule_point = _number("Default 0.")
+    priority = serializers.IntegerField(required=False, help_text="Default 0; ascending order.")
+    action_result = _text('One character; default "Y".', max_length=1)
+    status = _text('Default "active"; other rules are not evaluated.')
+    tags = _tags()
+    metadata = serializers.DictField(required=False)
+
+
+class ImportConditionSerializer(serializers.Serializer):
+    condition_id = serializers.CharField()
+    name = _text()
+    description = _text()
+    attribute = serializers.CharField()
+    operator = serializers.CharField()
+    value = serializers.JSONField(required=False, help_text="The constant, as a rule's.")
+    status = _text('Default "active".')
+    tags = _tags()
+    metadata = serializers.DictField(required=False)
+
+
+class ImportActionSerializer(serializers.Serializer):
+    action_id = serializers.CharField()
+    name = _text()
+    description = _text()
+    action_type = _text()
+    configuration = serializers.DictField(required=False)
+    status = _text('Default "active".')
+    tags = _tags()
+    metadata = serializers.DictField(required=False)
+
+
+class ImportPatternSerializer(serializers.Serializer):
+    pattern_key = serializers.CharField(help_text="One character per active rule, e.g. Y-Y.")
+    action_recommendation = serializers.CharField()
+    action = serializers.CharField(
+        required=False, allow_null=True, help_text="An action_id of `actions`, or null."
+    )
+    description = _text()
+
+
+class ImportSpecDocumentSerializer(serializers.Serializer):
+    """The project's format (docs/format.md), as `GET /rulesets/{id}/export` answers it."""
+
+    format = serializers.ChoiceField(choices=["ruleengine.ruleset"], required=False)
+    format_version = serializers.ChoiceField(choices=[1], required=False)
+    ruleset = ImportHeaderSerializer()
+    rules = ImportRuleSerializer(many=True, required=False)
+    conditions = ImportConditionSerializer(many=True, required=False)
+    actions = ImportActionSerializer(many=True, required=False)
+    patterns = ImportPatternSerializer(many=True, required=False)
+
+
+class OriginalRuleSerializer(serializers.Serializer):
+    """The fields flat and structured rules share; each accepts the alias shown."""
+
+    id = serializers.CharField(help_text="The rule id (alias: rule_id).")
+    rule_name = _text("Alias: rulename.")
+    description = _text("The message (alias: message).")
+    weight = _number("Default 1.0.")
+    rule_point = _number("Default 0 (alias: rulepoint).")
+    priority = serializers.IntegerField(required=False, help_text="Default 0.")
+    result = _text('One character; default "Y" (alias: action_result).', max_length=1)
+    status = _text('Default "active".')
+
+
+PATTERNS_MAP_HELP = 'Pattern key -> action recommendation, e.g. {"YYY": "APPROVE"}.'
+
+
+class FlatRuleSerializer(OriginalRuleSerializer):
+    attribute = serializers.CharField()
+    condition = serializers.CharField(help_text="The operator, e.g. greater_than.")
+    constant = serializers.JSONField(required=False)
+
+
+class FlatRulesDocumentSerializer(serializers.Serializer):
+    """The original system's flat rules file; `name` (query parameter) is required."""
+
+    rules_set = FlatRuleSerializer(many=True)
+    patterns = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text=PATTERNS_MAP_HELP
+    )
+
+
+class StructuredRuleConditionsSerializer(serializers.Serializer):
+    item = _text("A simple rule's one condition_id.")
+    mode = serializers.ChoiceField(
+        choices=["inclusive", "exclusive"],
+        required=False,
+        help_text="A complex rule's: inclusive (all) or exclusive (any, OR).",
+    )
+    items = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="A complex rule's condition_ids."
+    )
+
+
+class StructuredRuleSerializer(OriginalRuleSerializer):
+    type = serializers.ChoiceField(choices=["simple", "complex"], required=False)
+    conditions = StructuredRuleConditionsSerializer()
+
+
+class StructuredConditionSerializer(serializers.Serializer):
+    condition_id = serializers.CharField(help_text="Alias: id.")
+    condition_name = _text("Alias: name.")
+    description = _text()
+    attribute = serializers.CharField()
+    equation = serializers.CharField(help_text="The operator (alias: operator).")
+    constant = serializers.JSONField(required=False, help_text="Alias: value.")
+
+
+class StructuredRulesDocumentSerializer(serializers.Serializer):
+    """The original system's structured rules file with its conditions catalog's
+    `conditions_set` in the same object; `name` (query parameter) is required."""
+
+    rules_set = StructuredRuleSerializer(many=True)
+    conditions_set = StructuredConditionSerializer(many=True)
+    patterns = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text=PATTERNS_MAP_HELP
+    )

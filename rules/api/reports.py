@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from rules.api.serializers import RulesetSerializer
+from rules.models import version_validator
 
 
 class FieldCheckSerializer(serializers.Serializer):
@@ -57,7 +58,11 @@ class ImportOptionsSerializer(serializers.Serializer):
         "document's otherwise.",
     )
     version = serializers.CharField(
-        required=False, help_text="Version of the new draft; default: the document's or the next."
+        required=False,
+        max_length=20,
+        validators=[version_validator],
+        help_text="Version of the new draft, instead of the document's; created even when the "
+        "content equals the latest version. Default: the document's version, or the next free.",
     )
     dry_run = serializers.BooleanField(
         required=False, default=False, help_text="Check everything, write nothing."

@@ -2,9 +2,14 @@
 error status means here, and the schema of a resource's routes and of a lifecycle transition.
 """
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
 
 from ruleengine.api.schema import error_response, tenant_header_parameter
+from rules.api.documents import (
+    FlatRulesDocumentSerializer,
+    ImportSpecDocumentSerializer,
+    StructuredRulesDocumentSerializer,
+)
 from rules.api.serializers import RulesetSerializer
 
 TENANT_HEADER_PARAMETER = tenant_header_parameter(
@@ -69,3 +74,15 @@ def transition_schema(summary: str, description: str = ""):
         parameters=[TENANT_HEADER_PARAMETER],
         responses={200: RulesetSerializer, **error_responses(403, 404, 409)},
     )
+
+
+# The body of `POST /rulesets/import`: one of the three formats the import service detects.
+IMPORT_DOCUMENT = PolymorphicProxySerializer(
+    component_name="ImportDocument",
+    serializers=[
+        ImportSpecDocumentSerializer,
+        FlatRulesDocumentSerializer,
+        StructuredRulesDocumentSerializer,
+    ],
+    resource_type_field_name=None,
+)

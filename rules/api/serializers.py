@@ -74,8 +74,13 @@ def metadata_field():
 class RulesetSerializer(serializers.ModelSerializer):
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     status = serializers.ChoiceField(choices=RulesetStatus.choices, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null for what the system wrote (imports by command, the demo's fixtures).
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    updated_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     tags = tags_field()
     metadata = metadata_field()
 
@@ -179,6 +184,10 @@ class RuleSerializer(TenantWriteSerializer):
             },
             "constant": {"help_text": "Inline form: the constant, as text (700, ['A','B'])."},
             "condition_mode": {"help_text": "Catalog form: all or any; empty for the inline form."},
+            "position": {
+                "help_text": "Order among rules of equal priority. A new rule without one (or "
+                "with 0) goes after the version's last rule."
+            },
         }
         # Unique rule ids per ruleset are checked by the service's full_clean, one message.
         validators = []

@@ -5,9 +5,20 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
+from time import perf_counter
 
+from .budget import (
+    DEFAULT_EVALUATION_BUDGET_SECONDS,
+    BudgetSpent,
+    EvaluationBudget,
+    EvaluationBudgetExceeded,
+    budget_checks,
+    constant_units,
+)
 from .constants import parse_constant
+from .cost import cost_warnings, ruleset_cost
 from .evaluation import Evaluation
+from .numbers import check_totals, number_range_problem, rule_points
 from .operators import (
     MATCHED,
     NOT_MATCHED,
@@ -140,6 +151,11 @@ def _check_condition(
     if type(raw_constant) is str and type(constant) is not str and operator.constant_is_text:
         # A pattern such as "123" or "1.5" is text for these operators, not a number.
         constant = raw_constant
+    if operator.takes_constant and not operator.constant_is_text:
+        message = number_range_problem(constant, raw_constant)
+        if message is not None:
+            reader.problem(f"{path}.{constant_key}", message, rule_id)
+            return None
     prepared, message = operator.prepare(name, constant)
     if message is not None:
         reader.problem(f"{path}.{constant_key}", message, rule_id)
@@ -181,6 +197,7 @@ def _check_spec(spec):
     catalog = _check_catalog(reader, reader.entries(spec, "conditions"))
     actions = _check_actions(reader, reader.entries(spec, "actions"))
     rules = _check_rules(reader, reader.entries(spec, "rules"), catalog)
+    check_totals(reader, rules)
     active_count = sum(1 for rule in rules if rule["active"])
     patterns = _check_patterns(reader, reader.entries(spec, "patterns"), actions, active_count)
     plan = {"name": name, "version": version, "rules": rules, "patterns": patterns}
@@ -276,7 +293,7 @@ def _check_rules(reader, entries, catalog) -> list:
                 "rule_id": rule_id,
                 "index": index,
                 "priority": priority,
-                "points": float(rule_point * weight),
+                "points": rule_points(reader, path, rule_id, rule_point, weight),
                 "action_result": action_result,
                 "active": status == ACTIVE,
                 "form": _check_rule_form(reader, entry, path, rule_id, catalog),
@@ -378,9 +395,15 @@ def _check_patterns(reader, entries, actions, pattern_length) -> dict:
     return patterns
 
 
-def ruleset_problems(spec) -> list[Problem]:
-    """Every problem of a ruleset spec (empty when it compiles)."""
-    problems, _ = _check_spec(spec)
+def ruleset_problems(spec, *, warnings: bool = False) -> list[Problem]:
+    """Every problem of a ruleset spec (empty when it compiles).
+
+    With `warnings`, also the warnings (severity "warning", which block nothing: a cost estimate
+    far above normal), after the errors.
+    """
+    problems, plan = _check_spec(spec)
+    if warnings and plan is not None:
+        return problems + cost_warnings(ruleset_cost(plan["rules"]))
     return problems
 
 
@@ -395,11 +418,22 @@ def compile_ruleset(spec) -> CompiledRuleset:
 class _CompiledCondition:
     """One condition with its trace explanation and the source of its fast test."""
 
-    __slots__ = ("condition_id", "text", "lookup", "explain", "expression", "keys")
+    __slots__ = (
+        "condition_id",
+        "text",
+        "lookup",
+        "explain",
+        "expression",
+        "keys",
+        "scans_input",
+        "units",
+    )
 
     def __init__(self, plan: _ConditionPlan, bind, key_locals: dict):
         self.condition_id = plan.condition_id
         self.text = plan.text
+        self.scans_input = plan.operator.scans_input
+        self.units = 1 if self.scans_input else constant_units(plan.constant)
         self.lookup = attribute_lookup(plan.attribute)
         self.explain = plan.operator.explainer(plan.prepared)
         used = []
@@ -426,6 +460,8 @@ class _CompiledRule:
         "text",
         "expression",
         "keys",
+        "scans_input",
+        "units",
     )
 
     def __init__(self, rule: dict, condition_cache: dict, bind, key_locals: dict):
@@ -440,6 +476,8 @@ class _CompiledRule:
             self.text = payload.text
             self.expression = self.conditions[0].expression
             self.keys = self.conditions[0].keys
+            self.scans_input = self.conditions[0].scans_input
+            self.units = self.conditions[0].units
             return
         self.mode = mode
         # Catalog conditions are shared between rules: compile each once.
@@ -455,6 +493,8 @@ class _CompiledRule:
             "(" + joiner.join(f"({condition.expression})" for condition in self.conditions) + ")"
         )
         self.keys = tuple(key for condition in self.conditions for key in condition.keys)
+        self.scans_input = any(condition.scans_input for condition in self.conditions)
+        self.units = sum(condition.units for condition in self.conditions)
 
 
 def _cached_condition(plan, cache, bind, key_locals) -> _CompiledCondition:
@@ -469,18 +509,20 @@ def _cached_condition(plan, cache, bind, key_locals) -> _CompiledCondition:
 _RULES_PER_CHUNK = 256
 
 
-def _evaluation_chunks(rules: tuple, namespace: dict, key_locals: dict) -> tuple:
-    """Generated functions (data, total, matched) -> (pattern part, total) running the rules.
+def _evaluation_chunks(rules: tuple, namespace: dict, key_locals: dict, checks) -> tuple:
+    """Generated functions running the rules.
 
-    Straight-line code removes the per-rule call and loop overhead of a closure per rule, which is
-    most of the cost once the conditions are inline expressions. Each attribute a chunk reads is
-    looked up once, however many rules test it.
+    (data, total, matched, deadline, budget) -> (pattern part, total, deadline). Straight-line
+    code removes the per-rule call and loop overhead of a closure per rule, which is most of the
+    cost once the conditions are inline expressions. Each attribute a chunk reads is looked up
+    once, however many rules test it. Before the rules in `checks`, the wall clock is compared
+    with the deadline (see budget.py); `budget` is None when the ruleset has no checks.
     """
     chunks = []
     for start in range(0, len(rules), _RULES_PER_CHUNK):
         part = rules[start : start + _RULES_PER_CHUNK]
         lines = [
-            "def chunk(data, total, matched):",
+            "def chunk(data, total, matched, deadline, budget):",
             "    get = data.get",
             "    hit = matched.append",
         ]
@@ -490,6 +532,10 @@ def _evaluation_chunks(rules: tuple, namespace: dict, key_locals: dict) -> tuple
             lines.append(f"    value{number} = get({key!r}, MISSING)")
             lines.append(f"    type{number} = type(value{number})")
         for position, rule in enumerate(part):
+            if start + position in checks:
+                lines.append(
+                    f"    if clock() > deadline: deadline = overrun(budget, {start + position})"
+                )
             lines += [
                 f"    if {rule.expression}:",
                 f"        p{position} = {rule.action_result!r}",
@@ -499,7 +545,7 @@ def _evaluation_chunks(rules: tuple, namespace: dict, key_locals: dict) -> tuple
                 f"        p{position} = {NO_MATCH!r}",
             ]
         parts = ", ".join(f"p{position}" for position in range(len(part)))
-        lines.append(f"    return ''.join(({parts},)), total")
+        lines.append(f"    return ''.join(({parts},)), total, deadline")
         scope = dict(namespace)
         exec(
             compile("\n".join(lines), f"<ruleset chunk {start // _RULES_PER_CHUNK}>", "exec"), scope
@@ -534,16 +580,24 @@ class CompiledRuleset:
         "rule_count",
         "pattern_length",
         "rule_ids",
+        "cost",
         "_rules",
         "_chunks",
         "_patterns",
+        "_checks",
+        "_clocked",
     )
 
     def __init__(self, plan: dict):
         active = [rule for rule in plan["rules"] if rule["active"]]
         # Ascending priority; equal priorities keep the order of the ruleset (sorted() is stable).
         active.sort(key=lambda rule: rule["priority"])
-        namespace = {"MISSING": MISSING, "NUMBERS": NUMBER_TYPES}
+        namespace = {
+            "MISSING": MISSING,
+            "NUMBERS": NUMBER_TYPES,
+            "clock": perf_counter,
+            "overrun": EvaluationBudget.overrun,
+        }
 
         def bind(value) -> str:
             name = f"BOUND{len(namespace)}"
@@ -553,15 +607,20 @@ class CompiledRuleset:
         condition_cache: dict = {}
         key_locals: dict = {}
         rules = tuple(_CompiledRule(rule, condition_cache, bind, key_locals) for rule in active)
+        checks = budget_checks(rules)
         assign = object.__setattr__
         assign(self, "name", plan["name"])
         assign(self, "version", plan["version"])
         assign(self, "rule_count", len(rules))
         assign(self, "pattern_length", len(rules) or None)
         assign(self, "rule_ids", tuple(rule.rule_id for rule in rules))
+        assign(self, "cost", ruleset_cost(plan["rules"]))
         assign(self, "_rules", rules)
-        assign(self, "_chunks", _evaluation_chunks(rules, namespace, key_locals))
+        assign(self, "_chunks", _evaluation_chunks(rules, namespace, key_locals, checks))
         assign(self, "_patterns", dict(plan["patterns"]))
+        assign(self, "_checks", checks)
+        # Without any check, the evaluation's time is bounded by the ruleset's size: no clock.
+        assign(self, "_clocked", bool(checks) or any(rule.scans_input for rule in rules))
 
     def __setattr__(self, name, value):
         raise AttributeError("a compiled ruleset is immutable; compile the changed spec instead")
@@ -572,36 +631,77 @@ class CompiledRuleset:
     def __repr__(self) -> str:
         return f"<CompiledRuleset {self.name!r} version {self.version!r}: {self.rule_count} rules>"
 
-    def evaluate(self, data, trace: bool = False) -> Evaluation:
-        """Run every active rule on `data` (a JSON object); trace=True also explains each rule."""
+    @property
+    def warnings(self) -> list[Problem]:
+        """Warnings that block nothing: a cost estimate far above normal."""
+        return cost_warnings(self.cost)
+
+    def evaluate(
+        self,
+        data,
+        trace: bool = False,
+        *,
+        budget_seconds: float | None = DEFAULT_EVALUATION_BUDGET_SECONDS,
+    ) -> Evaluation:
+        """Run every active rule on `data` (a JSON object); trace=True also explains each rule.
+
+        Raises EvaluationBudgetExceeded when the evaluation uses more than `budget_seconds` of
+        engine (CPU) time; None: no budget.
+        """
         if type(data) is not dict:
             data = _input_data(data)
-        if trace:
-            return self._evaluate_with_trace(data)
-        matched = []
-        chunks = self._chunks
-        if len(chunks) == 1:
-            pattern_result, total = chunks[0](data, 0.0, matched)
-        else:
-            parts = []
-            total = 0.0
-            for chunk in chunks:
-                part, total = chunk(data, total, matched)
-                parts.append(part)
-            pattern_result = "".join(parts)
+        budget = None
+        deadline = 0.0  # read only by the checks of a clocked ruleset
+        if self._clocked:
+            if budget_seconds is not None:
+                budget = EvaluationBudget(budget_seconds)
+                deadline = budget.deadline
+            else:
+                deadline = math.inf
+        try:
+            if trace:
+                return self._evaluate_with_trace(data, budget, deadline)
+            matched = []
+            chunks = self._chunks
+            if len(chunks) == 1:
+                pattern_result, total, deadline = chunks[0](data, 0.0, matched, deadline, budget)
+            else:
+                parts = []
+                total = 0.0
+                for chunk in chunks:
+                    part, total, deadline = chunk(data, total, matched, deadline, budget)
+                    parts.append(part)
+                pattern_result = "".join(parts)
+            if budget is not None and perf_counter() > deadline:
+                budget.overrun(self.rule_count)
+        except BudgetSpent as spent:
+            raise self._budget_exceeded(budget_seconds, spent) from None
         found = self._patterns.get(pattern_result)
         if found is None:
             return Evaluation(total, pattern_result, None, None, matched)
         return Evaluation(total, pattern_result, found[0], found[1], matched)
 
-    def _evaluate_with_trace(self, data: dict) -> Evaluation:
+    def _budget_exceeded(self, budget_seconds: float, spent: BudgetSpent):
+        position = spent.position
+        return EvaluationBudgetExceeded(
+            budget_ms=budget_seconds * 1000,
+            used_ms=spent.used_seconds * 1000,
+            rules_run=position,
+            rule_count=self.rule_count,
+            next_rule_id=self.rule_ids[position] if position < self.rule_count else None,
+        )
+
+    def _evaluate_with_trace(self, data: dict, budget, deadline: float) -> Evaluation:
         # Kept apart from evaluate() so that trace=False pays nothing for it; it explains every
         # condition instead of stopping at the first that decides the rule.
         pattern = []
         matched = []
         trace = []
         total = 0.0
-        for rule in self._rules:
+        checks = self._checks if budget is not None else ()
+        for position, rule in enumerate(self._rules):
+            if position in checks and perf_counter() > deadline:
+                deadline = budget.overrun(position)
             outcomes = []
             for condition in rule.conditions:
                 value = condition.lookup(data)
@@ -660,6 +760,8 @@ class CompiledRuleset:
                 matched.append(rule.rule_id)
             else:
                 pattern.append(NO_MATCH)
+        if budget is not None and perf_counter() > deadline:
+            budget.overrun(self.rule_count)
         pattern_result = "".join(pattern)
         recommendation, action = self._patterns.get(pattern_result, (None, None))
         return Evaluation(total, pattern_result, recommendation, action, matched, trace)

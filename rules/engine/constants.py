@@ -10,6 +10,38 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
 _WORDS = {"true": True, "false": False, "null": None}
 
+# JavaScript's Number.MAX_SAFE_INTEGER: the largest integer every JSON reader keeps exact. Inputs
+# beyond it are refused by the input check, so a constant beyond it is refused too (compiler).
+MAX_EXACT_INTEGER = 2**53 - 1
+# Integer literals with more digits are beyond MAX_EXACT_INTEGER whatever the digits; they are
+# never converted (Python refuses beyond 4,300 digits, and the conversion is quadratic).
+_MAX_INTEGER_DIGITS = len(str(MAX_EXACT_INTEGER)) + 1
+
+
+class IntegerOutOfRange:
+    """An integer literal too long to convert: beyond MAX_EXACT_INTEGER (a compile problem)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"IntegerOutOfRange({self.text[:40]!r})"
+
+    def __eq__(self, other) -> bool:
+        return type(other) is IntegerOutOfRange and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def _integer(text: str):
+    digits = text.lstrip("+-")
+    if len(digits.lstrip("0")) > _MAX_INTEGER_DIGITS:
+        return IntegerOutOfRange(text)
+    return int(text)
+
 
 def parse_constant(constant):
     """Type a constant: numbers, list literals, quoted strings, true/false/null, else the text."""
@@ -20,7 +52,7 @@ def parse_constant(constant):
     if text in _WORDS:
         return _WORDS[text]
     if _INTEGER.fullmatch(text):
-        return int(text)
+        return _integer(text)
     if _DECIMAL.fullmatch(text):
         return float(text)
     if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
@@ -34,7 +66,7 @@ def parse_constant(constant):
 
 def _list_literal(text: str) -> list | None:
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_int=_integer)
     except ValueError:
         try:
             # The original system's files also hold Python-style lists: ['DC', 'Marvel'].
@@ -58,7 +90,7 @@ def _quoted_string(text: str) -> str:
 
 
 def _is_json_value(value) -> bool:
-    if value is None or type(value) in (bool, int, float, str):
+    if value is None or type(value) in (bool, int, float, str, IntegerOutOfRange):
         return True
     if isinstance(value, (list, tuple)):
         return all(_is_json_value(item) for item in value)

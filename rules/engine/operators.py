@@ -16,21 +16,19 @@ from dataclasses import KW_ONLY, dataclass, field
 from operator import ge, gt, le, lt
 from types import MappingProxyType
 
-import regex
-
+from .regexes import (
+    REGEX_MAX_INPUT_LENGTH,
+    REGEX_MAX_PATTERN_LENGTH,
+    RegexRefused,
+    regex_compile,
+)
 from .values import MISSING, NUMBER, NUMBER_TYPES, STRING, attribute_lookup, kind, same_value
-
-# A pathological pattern or a huge input must not stall a worker: inputs longer than this do not
-# match, and a search that runs longer than the timeout does not match either.
-REGEX_MAX_INPUT_LENGTH = 10_000
-REGEX_TIMEOUT_SECONDS = 0.05
 
 MATCHED = "matched"
 NOT_MATCHED = "not_matched"
 MISSING_VALUE = "missing"
 NULL_VALUE = "null"
 TYPE_MISMATCH = "type_mismatch"
-REGEX_TIMEOUT = "regex_timeout"
 INPUT_TOO_LONG = "input_too_long"
 
 
@@ -68,6 +66,12 @@ class Operator:
     takes_constant: bool = True
     # A constant such as "123" stays the string "123" instead of becoming a number.
     constant_is_text: bool = False
+    # Its time grows with the length of the input value (a regex, a substring or list search),
+    # so the evaluation budget is checked before it; every other operator's time is bounded by
+    # its constant's size.
+    scans_input: bool = False
+    # Relative cost in the ruleset cost estimate (compiler.ruleset_cost): a comparison is 1.
+    cost: int = 1
 
 
 # The name the authoring tools knew this record by, when it only had name, label and help.
@@ -207,9 +211,10 @@ def _pattern(name, constant):
     if kind(constant) != STRING:
         return None, f"'{name}' needs a regular expression string, not {_described(constant)}"
     try:
-        return regex.compile(constant), None
-    except (regex.error, OverflowError, RecursionError) as error:
-        return None, f"regular expression {_json(constant)} does not compile: {error}"
+        return regex_compile(constant), None
+    except RegexRefused as refusal:
+        shown = constant if len(constant) <= 80 else constant[:60] + "…"
+        return None, f"regular expression {_json(shown)} {refusal}"
 
 
 # ---- explanations (the trace) --------------------------------------------------------------------
@@ -346,11 +351,7 @@ def _regex_explainer(*, at_start: bool, negated: bool):
                 return TYPE_MISMATCH
             if len(value) > REGEX_MAX_INPUT_LENGTH:
                 return INPUT_TOO_LONG
-            try:
-                found = find(value, timeout=REGEX_TIMEOUT_SECONDS) is not None
-            except TimeoutError:
-                return REGEX_TIMEOUT
-            return MATCHED if found is not negated else NOT_MATCHED
+            return MATCHED if find(value) is not negated else NOT_MATCHED
 
         return explain
 
@@ -478,7 +479,10 @@ _ORDERING_HELP = (
 )
 _LIST_HELP = 'A list of values, e.g. ["DC", "Marvel"] or [1, 2, 3].'
 _REGEX_HELP = (
-    "A regular expression (Python syntax). Inputs longer than 10,000 characters never match."
+    f"A regular expression in RE2 syntax (Python's, without backreferences, lookaround or "
+    f"possessive quantifiers; \\d, \\w, \\s, \\b are ASCII, \\pL is any letter), at most "
+    f"{REGEX_MAX_PATTERN_LENGTH:,} characters. Inputs longer than {REGEX_MAX_INPUT_LENGTH:,} "
+    "characters never match."
 )
 _NO_CONSTANT_HELP = "No constant needed."
 
@@ -517,6 +521,9 @@ def _regex(name: str, label: str, symbol: str, *, at_start: bool, negated: bool)
         prepare=_pattern,
         explainer=_regex_explainer(at_start=at_start, negated=negated),
         constant_is_text=True,
+        scans_input=True,
+        # Measured: a test of a short string costs about 20 comparisons.
+        cost=20,
     )
 
 
@@ -575,6 +582,8 @@ OPERATORS: MappingProxyType[str, Operator] = MappingProxyType(
                 condition_text=_infix("contains"),
                 prepare=_any_constant,
                 explainer=_contains_explainer,
+                scans_input=True,
+                cost=5,
             ),
             Operator(
                 "starts_with",

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+# An error blocks compiling (and so saving a condition and activating a version); a warning is
+# shown beside the errors and blocks nothing.
+ERROR = "error"
+WARNING = "warning"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -12,11 +17,13 @@ class Problem:
     rule_id: str | None
     message: str
     path: str
+    severity: str = ERROR
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
         rule = f"rule {self.rule_id}: " if self.rule_id is not None else ""
-        return f"{where}{rule}{self.message}"
+        warning = "warning: " if self.severity == WARNING else ""
+        return f"{warning}{where}{rule}{self.message}"
 
     def as_dict(self) -> dict:
         """The problem as plain JSON."""

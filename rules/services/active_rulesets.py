@@ -39,9 +39,10 @@ class NoActiveVersion(RulesetNotFound):
 
 
 class VersionNotActive(ServiceError):
-    """A named version that is not active; only dry runs may evaluate it."""
+    """A named version that is not active; only dry runs may evaluate it. Its own code: the
+    ruleset may well have an active version (`no_active_version` says it has none)."""
 
-    code = "no_active_version"
+    code = "version_not_active"
 
 
 # key -> (stamp, compiled ruleset, identity); a compiled ruleset is immutable and thread-safe.
@@ -77,8 +78,9 @@ def active_compiled_ruleset(
         raise RulesetNotFound(f"no ruleset {name!r} version {version!r}") from error
     if version and not any_status:
         raise VersionNotActive(
-            "serving snapshots, a named version is evaluated only as a dry run; "
-            "leave the version out for the active one"
+            "serving snapshots, a named version is evaluated only as a dry run: pass "
+            '"dry_run": true to evaluate it without logging, or leave the version out for the '
+            "active one"
         )
     snapshot = snapshot_name(
         tenant_slug=tenant.slug, name=name, **({"version": version} if version else {})
@@ -175,8 +177,9 @@ def _from_database(tenant, name, version, any_status=True):
         _, compiled, identity = cached
     if not any_status and identity["status"] != RulesetStatus.ACTIVE:
         raise VersionNotActive(
-            f"version {identity['version']} of {identity['name']} is {identity['status']}: "
-            "only the active version is evaluated, unless dry_run is true"
+            f"version {identity['version']} of {identity['name']} is {identity['status']}, not "
+            'active: pass "dry_run": true to evaluate it without logging (a dry run), or leave '
+            "the version out to evaluate the active one"
         )
     return compiled, identity
 

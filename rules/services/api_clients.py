@@ -18,12 +18,29 @@ class ApiClientError(ServiceError):
     code = "invalid"
 
 
+class ApiClientRevoked(ServiceError):
+    """The client is revoked already: revoking it again or giving it a token changes nothing."""
+
+    code = "already_revoked"
+
+
 def _username(tenant: Tenant, name: str) -> str:
     return f"api.{tenant.slug}.{name}"[:150]
 
 
 def _expiry(expires_days: int | None):
     return timedelta(days=expires_days) if expires_days else None
+
+
+def _revoked_at_locked(client: ApiClient):
+    """The stored revocation time, with the client's row locked: two concurrent revocations
+    (two admins, the admin and a script) then see each other, and the first one's time stays."""
+    locked = ApiClient.objects.select_for_update().filter(pk=client.pk)
+    return locked.values_list("revoked_at", flat=True).get()
+
+
+def _moment(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
 @transaction.atomic
@@ -65,8 +82,12 @@ def api_client_token_rotate(
 ) -> str:
     """Replace every token of `client` with a new one; the old ones stop working at commit."""
     capability_require(actor=actor, tenant=client.tenant, capability=Capability.MANAGE_MEMBERS)
-    if client.revoked_at is not None:
-        raise ApiClientError(f"API client {client.name} is revoked")
+    revoked_at = _revoked_at_locked(client)
+    if revoked_at is not None:
+        raise ApiClientRevoked(
+            f"API client {client.name} of tenant {client.tenant.slug} was revoked at "
+            f"{_moment(revoked_at)}; a revoked client gets no new token: create a new client"
+        )
     AuthToken.objects.filter(user=client.user).delete()
     _, token = AuthToken.objects.create(user=client.user, expiry=_expiry(expires_days))
     transaction.on_commit(caches_clear)
@@ -75,8 +96,17 @@ def api_client_token_rotate(
 
 @transaction.atomic
 def api_client_revoke(*, client: ApiClient, actor=None) -> ApiClient:
-    """Revoke `client`: its tokens are deleted and its account deactivated (kept for the logs)."""
+    """Revoke `client`: its tokens are deleted and its account deactivated (kept for the logs).
+
+    Raises ApiClientRevoked if it is revoked already; its `revoked_at` then stays as it was.
+    """
     capability_require(actor=actor, tenant=client.tenant, capability=Capability.MANAGE_MEMBERS)
+    revoked_at = _revoked_at_locked(client)
+    if revoked_at is not None:
+        raise ApiClientRevoked(
+            f"API client {client.name} of tenant {client.tenant.slug} was already revoked at "
+            f"{_moment(revoked_at)}; nothing changed"
+        )
     AuthToken.objects.filter(user=client.user).delete()
     user = client.user
     user.is_active = False

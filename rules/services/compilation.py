@@ -2,7 +2,14 @@
 
 from django.db.models import Prefetch
 
-from rules.engine import FORMAT_NAME, FORMAT_VERSION, Problem, compile_ruleset, ruleset_problems
+from rules.engine import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    WARNING,
+    Problem,
+    compile_ruleset,
+    ruleset_problems,
+)
 from rules.models import Pattern, Rule, RuleCondition, Ruleset
 
 
@@ -110,6 +117,12 @@ def ruleset_spec(ruleset: Ruleset) -> dict:
 def ruleset_compile(ruleset: Ruleset):
     """Compile the ruleset with the engine (raises RulesetCompileError listing every problem)."""
     return compile_ruleset(ruleset_spec(ruleset))
+
+
+def ruleset_validation_warnings(ruleset: Ruleset) -> list[Problem]:
+    """The engine's warnings, which block nothing: a cost estimate far above normal."""
+    problems = ruleset_problems(ruleset_spec(ruleset), warnings=True)
+    return [problem for problem in problems if problem.severity == WARNING]
 
 
 def ruleset_validation_problems(ruleset: Ruleset) -> list[Problem]:

@@ -7,14 +7,26 @@ caches of compiled rulesets see the change.
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from rules.change_notifications import change_record
 from rules.choices import Capability, RulesetStatus
 from rules.errors import CatalogEntryInUse, RulesetReadOnly
-from rules.models import Condition, Pattern, Rule, RuleCondition, Ruleset
+from rules.models import (
+    Action,
+    Condition,
+    Pattern,
+    Rule,
+    RuleCondition,
+    Ruleset,
+    RulesetTestCase,
+)
 from rules.services.tenancy import capability_require
+
+# Rows per INSERT of the bulk writes (imports): well under PostgreSQL's 65,535 parameters.
+BULK_BATCH_SIZE = 1000
 
 RULESET_EDITABLE_FIELDS = ("name", "description", "version", "tags", "metadata")
 
@@ -119,6 +131,8 @@ def ruleset_part_save(*, part, actor):
     _same_tenant_check(part, ruleset)
     if isinstance(part, Rule) and part.pk:
         part.version = (Rule.objects.values_list("version", flat=True).get(pk=part.pk) or 0) + 1
+    elif isinstance(part, Rule) and not part.position:
+        part.position = _rule_position_next(ruleset.pk)
     part.full_clean()
     part._history_user = actor
     part.save()
@@ -126,13 +140,138 @@ def ruleset_part_save(*, part, actor):
     return part
 
 
+def _rule_position_next(ruleset_pk: int) -> int:
+    """After the ruleset's last rule, so rules of equal priority run in the order they were
+    added (the admin's forms and the API's create without a position leave it at the model's
+    default 0, which would order them by rule id). The ruleset row is locked by the caller, so
+    concurrent creates get distinct positions."""
+    last = Rule.objects.filter(ruleset_id=ruleset_pk).aggregate(last=Max("position"))["last"]
+    return 0 if last is None else last + 1
+
+
+def bulk_field_errors(part, *, exclude=()) -> dict[str, list[str]]:
+    """The field errors of a part or catalog entry that a bulk write creates, found without a query.
+
+    Each field's validators, lengths and choices, and the model's own checks where they need
+    neither the database nor the engine (test cases). Left to the caller: uniqueness, foreign keys
+    (Django checks each with a query; a bulk caller sets them to rows it has just read or made),
+    and the engine's checks of conditions (Rule.clean, Condition.clean), which an import makes
+    once for the whole ruleset spec instead of once per rule. `exclude` names more fields not to
+    check.
+    """
+    errors: dict[str, list[str]] = {}
+    relations = [field.name for field in part._meta.concrete_fields if field.is_relation]
+    try:
+        part.clean_fields(exclude=[*relations, *exclude])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if isinstance(part, RulesetTestCase) and not errors:
+        try:
+            part.clean()
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    return errors
+
+
+def _field_errors_raise(parts) -> None:
+    for part in parts:
+        errors = bulk_field_errors(part)
+        if errors:
+            raise ValidationError(errors)
+
+
+@transaction.atomic
+def ruleset_parts_bulk_create(
+    *,
+    ruleset: Ruleset,
+    actor,
+    rules: list[Rule] = (),
+    rule_conditions: list[RuleCondition] = (),
+    patterns: list[Pattern] = (),
+    test_cases: list[RulesetTestCase] = (),
+    change_reason: str = "",
+    checked: bool = False,
+) -> None:
+    """Create many parts of one draft at once, with one role check, one lock and one revision.
+
+    For imports: thousands of rules in bulk INSERTs instead of a dozen queries each. History is
+    written in bulk too, one record per part (simple-history's design) with one date, user and
+    `change_reason` for the whole batch, so the history pages show it as one change. The links'
+    `rule` may be unsaved rules of `rules`. Raises ValidationError on the first part with field
+    errors (bulk_field_errors) unless `checked` says the caller has run that check on every part
+    itself, to place each error in its own terms; the engine's checks of the rules' conditions
+    are the caller's, made once for the whole ruleset spec.
+    """
+    locked = Ruleset.objects.select_for_update().select_related("tenant").get(pk=ruleset.pk)
+    capability_require(actor=actor, tenant=locked.tenant, capability=Capability.EDIT)
+    ruleset_editable_check(locked)
+    for part in (*rules, *patterns, *test_cases):
+        if part.ruleset_id != locked.pk:
+            raise ValueError(f"{part} is not a part of {locked.name} {locked.version}")
+    for link in rule_conditions:
+        if link.rule.ruleset_id != locked.pk:
+            raise ValueError(f"{link.rule} is not a rule of {locked.name} {locked.version}")
+    if not checked:
+        _field_errors_raise((*rules, *rule_conditions, *patterns, *test_cases))
+    for part in (*rule_conditions, *patterns):
+        _same_tenant_check(part, locked)
+    history = {"actor": actor, "change_reason": change_reason, "date": timezone.now()}
+    _bulk_create(rules, Rule, "rule_id", {"ruleset": locked}, **history)
+    _bulk_create(rule_conditions, RuleCondition, None, {}, **history)
+    _bulk_create(patterns, Pattern, None, {}, **history)
+    _bulk_create(test_cases, RulesetTestCase, None, {}, **history)
+    _ruleset_touch(locked.pk, actor)
+
+
+def _bulk_create(objects, model, key: str | None, scope: dict, *, actor, change_reason, date):
+    """bulk_create_with_history, and the new ids set on `objects` for what refers to them."""
+    if not objects:
+        return
+    bulk_create_with_history(
+        list(objects),
+        model,
+        batch_size=BULK_BATCH_SIZE,
+        default_user=actor,
+        default_change_reason=change_reason,
+        default_date=date,
+    )
+    if key is not None and any(obj.pk is None for obj in objects):
+        # Backends that return no ids from bulk inserts: read them back by their natural key.
+        pks = dict(model.objects.filter(**scope).values_list(key, "pk"))
+        for obj in objects:
+            obj.pk = pks[getattr(obj, key)]
+
+
+def catalog_entries_bulk_create(
+    *, tenant, entries: list, actor, change_reason: str = "", checked: bool = False
+) -> None:
+    """Create new catalog Conditions or Actions of one tenant at once (an import's new ones).
+
+    Checked like ruleset_parts_bulk_create's parts (`checked` too): fields here, the engine's
+    checks of the conditions by the caller for the whole ruleset spec. New entries are used by no
+    version yet, so no revision changes.
+    """
+    if not entries:
+        return
+    capability_require(actor=actor, tenant=tenant, capability=Capability.EDIT)
+    for entry in entries:
+        if entry.tenant_id != tenant.pk:
+            raise ValueError(f"{entry} is not an entry of tenant {tenant.slug}")
+    if not checked:
+        _field_errors_raise(entries)
+    history = {"actor": actor, "change_reason": change_reason, "date": timezone.now()}
+    for model, key in ((Condition, "condition_id"), (Action, "action_id")):
+        of_model = [entry for entry in entries if type(entry) is model]
+        _bulk_create(of_model, model, key, {"tenant": tenant}, **history)
+
+
 def _same_tenant_check(part, ruleset: Ruleset) -> None:
     """A part may only link catalog entries of its own ruleset's tenant."""
     entry = None
     if isinstance(part, RuleCondition):
         entry = part.condition
-    elif isinstance(part, Pattern) and part.action_id:
-        entry = part.action
+    elif isinstance(part, Pattern):
+        entry = part.action  # None without a query when there is none
     if entry is not None and entry.tenant_id != ruleset.tenant_id:
         raise ValidationError(
             {
@@ -190,7 +329,10 @@ def ruleset_part_delete(*, part, actor) -> None:
 
 
 def rule_create(*, ruleset: Ruleset, actor, conditions: list[Condition] = (), **fields) -> Rule:
-    """Create a rule; `conditions` (catalog form) are linked in the given order."""
+    """Create a rule; `conditions` (catalog form) are linked in the given order.
+
+    Without a `position` (or with 0) the rule goes after the ruleset's last rule.
+    """
     with transaction.atomic():
         rule = ruleset_part_save(part=Rule(ruleset=ruleset, **fields), actor=actor)
         for position, condition in enumerate(conditions):

@@ -19,7 +19,7 @@ from rules.choices import TRANSITIONS, Capability, RulesetStatus
 from rules.engine import Problem
 from rules.errors import RulesetInvalid, TransitionNotAllowed
 from rules.models import Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
-from rules.services.compilation import ruleset_validation_problems
+from rules.services.compilation import ruleset_validation_problems, ruleset_validation_warnings
 from rules.services.snapshots import snapshot_publish
 from rules.services.tenancy import capability_require
 from rules.services.test_cases import ruleset_tests_run
@@ -116,6 +116,7 @@ def ruleset_activation_warnings(*, ruleset: Ruleset) -> list[str]:
             f"{ruleset.name} {ruleset.version} has no test cases, so nothing checked its "
             "outcomes; add test cases (or save try-it results as test cases) before activating."
         )
+    warnings += [str(problem) for problem in ruleset_validation_warnings(ruleset)]
     return warnings
 
 

@@ -1,19 +1,27 @@
 """Import of rulesets: the project's JSON format and the original system's files.
 
-An import is all-or-nothing: it converts the document with the engine's converters, checks it with
-the engine and the database, and writes the draft through the editing and lifecycle services (so
-roles, history and revisions apply) in one transaction that is rolled back on any problem, on a
-dry run, and when the content equals the latest version of that name.
+An import is all-or-nothing: it reads the document strictly (the input check of
+ruleengine.input_check: no NaN, infinities, integers beyond ±(2^53 − 1), lone surrogates or NUL
+characters, each reported at its JSON path), converts it with the engine's converters, checks the
+whole ruleset with the engine once, and writes the draft in bulk through the editing and
+lifecycle services (roles, history, one revision bump) in one transaction that is rolled back on
+any problem, on a dry run, and when the content equals the latest version of that name.
+Documents above IMPORT_MAX_DOCUMENT_BYTES or with more than IMPORT_MAX_RULES rules are refused
+before they are converted: an import runs inside one request, which gunicorn kills at 30 s.
 """
 
 import copy
 import json
 import re
+import sys
 from dataclasses import dataclass, field
+from itertools import islice
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ruleengine.input_check import InputRefused, input_problems, json_text_load
 from rules.choices import Capability, RulesetStatus
 from rules.engine import Problem, ruleset_problems
 from rules.engine.converters import (
@@ -22,10 +30,19 @@ from rules.engine.converters import (
     spec_from_flat,
     spec_from_structured,
 )
-from rules.errors import RulesetInvalid
-from rules.models import TEST_CASE_FIELDS, Action, Condition, Ruleset, RulesetTestCase
+from rules.errors import RulesetInvalid, ServiceError
+from rules.models import (
+    TEST_CASE_FIELDS,
+    Action,
+    Condition,
+    Pattern,
+    Rule,
+    RuleCondition,
+    Ruleset,
+    RulesetTestCase,
+)
 from rules.selectors.rulesets import version_key
-from rules.services import editing, lifecycle, test_cases
+from rules.services import editing, lifecycle
 from rules.services.compilation import ruleset_spec
 from rules.services.tenancy import capability_require
 
@@ -41,6 +58,17 @@ ORIGINAL_RULE_FIELDS = {"rule_id": "id"}
 SPEC_RULE_FIELDS = {"operator": "condition"}
 ORIGINAL_CONDITION_FIELDS = {"operator": "equation", "value": "constant", "name": "condition_name"}
 SPEC_PATH = re.compile(r"^(rules|conditions|patterns)\[(\d+)\](?:\.(\w+))?(.*)$")
+# The sections whose entries IMPORT_MAX_RULES bounds, in each format's names.
+COUNTED_SECTIONS = ("rules", "rules_set", "conditions", "conditions_set", "actions", "patterns")
+# A hostile document can hold a problem per value; the first ones say what to fix.
+MAX_DOCUMENT_PROBLEMS = 100
+HEADING = "The import has problems"
+
+
+class DocumentTooLarge(ServiceError):
+    """A document above the import's limits; the message names the limit and its setting."""
+
+    code = "too_large"
 
 
 @dataclass
@@ -77,21 +105,75 @@ def constant_text(value) -> str:
 
 
 def document_parse(document, *, label: str = "document"):
-    """A JSON document from bytes/text (raising RulesetInvalid when malformed), or as given."""
-    if not isinstance(document, (bytes, bytearray, str)):
-        return document
-    try:
-        return json.loads(document)
-    except UnicodeDecodeError as error:
-        problem = Problem(None, f"the {label} is not UTF-8 text: {error.reason}", "")
-    except json.JSONDecodeError as error:
-        problem = Problem(
-            None,
-            f"malformed JSON in the {label}: {error.msg} (line {error.lineno}, "
-            f"column {error.colno})",
-            "",
+    """A JSON document from bytes or text, or as given, checked by the input check.
+
+    Raises DocumentTooLarge above IMPORT_MAX_DOCUMENT_BYTES, and RulesetInvalid for text that is
+    not UTF-8 or not JSON (with line and column) and for values the product refuses (with their
+    JSON path).
+    """
+    if isinstance(document, bytes | bytearray | str):
+        encoded = document.encode("utf-8", "surrogatepass") if isinstance(document, str) else None
+        size = len(document if encoded is None else encoded)
+        limit = settings.IMPORT_MAX_DOCUMENT_BYTES
+        if size > limit:
+            raise DocumentTooLarge(
+                f"The {label} is {size:,} bytes; an import takes at most {limit:,} bytes "
+                "(IMPORT_MAX_DOCUMENT_BYTES)."
+            )
+        document = _document_read(document, label)
+    problems = [
+        Problem(None, message, path)
+        for path, message in islice(
+            input_problems(
+                document,
+                where="",
+                max_bytes=None,
+                max_string_length=None,
+                # Documents are read by the json module, which keeps integers exact; only those
+                # beyond 2^53 (and floats that are no numbers) are refused.
+                float_limit=sys.float_info.max,
+            ),
+            MAX_DOCUMENT_PROBLEMS,
         )
-    raise RulesetInvalid([problem], heading="The import has problems")
+    ]
+    if problems:
+        raise RulesetInvalid(problems, heading=HEADING)
+    return document
+
+
+def _document_read(document, label: str):
+    try:
+        if not (document.strip() if isinstance(document, str) else bytes(document).strip()):
+            message = f"the {label} is empty"
+        else:
+            return json_text_load(document)
+    except UnicodeDecodeError as error:
+        message = f"the {label} is not UTF-8 text: {error.reason} at byte {error.start:,}"
+    except json.JSONDecodeError as error:
+        message = (
+            f"malformed JSON in the {label}: {error.msg} (line {error.lineno}, "
+            f"column {error.colno})"
+        )
+        if error.pos == len(error.doc) - len(error.doc.lstrip()):
+            message += "; imports read JSON documents (docs/format.md), not YAML or other formats"
+    except InputRefused as error:
+        message = f"the {label} is {error.message}"
+    raise RulesetInvalid([Problem(None, message, "")], heading=HEADING)
+
+
+def document_size_check(document, *, label: str = "document") -> None:
+    """Raise DocumentTooLarge when a section holds more than IMPORT_MAX_RULES entries."""
+    if not isinstance(document, dict):
+        return
+    limit = settings.IMPORT_MAX_RULES
+    for section in COUNTED_SECTIONS:
+        entries = document.get(section)
+        if isinstance(entries, list | dict) and len(entries) > limit:
+            noun = "rules" if section.startswith("rules") else f"entries in {section!r}"
+            raise DocumentTooLarge(
+                f"The {label} has {len(entries):,} {noun}; an import takes at most {limit:,} "
+                "(IMPORT_MAX_RULES). Split it into several rulesets."
+            )
 
 
 def ruleset_import(
@@ -107,16 +189,26 @@ def ruleset_import(
 ) -> ImportReport:
     """Import a ruleset document (spec, flat or structured) as a new draft version.
 
+    `version` overrides the document's; a version that does not exist yet is created even when
+    the content equals the latest version (otherwise equal content reports `unchanged`).
     Raises RulesetInvalid listing every problem with its location; nothing is written then.
     """
     capability_require(actor=actor, tenant=tenant, capability=Capability.EDIT)
     document = document_parse(document, label="rules document")
+    document_size_check(document, label="rules document")
+    if conditions_document is None and _is_structured_with_catalog(document):
+        # The structured format is two files; one object may hold both (the API takes that).
+        conditions_document = {"conditions_set": document["conditions_set"]}
+        document = {key: value for key, value in document.items() if key != "conditions_set"}
     if conditions_document is not None:
         conditions_document = document_parse(conditions_document, label="conditions document")
+        document_size_check(conditions_document, label="conditions document")
     source_format, spec = _spec_from_document(document, conditions_document, name, version)
+    # The engine's checks run once, on the whole spec: the bulk writes below skip the per-rule
+    # ones the admin's single saves make (Rule.clean, Condition.clean).
     problems = [_in_source(problem, source_format, spec) for problem in ruleset_problems(spec)]
     if problems:
-        raise RulesetInvalid(problems, heading="The import has problems")
+        raise RulesetInvalid(problems, heading=HEADING)
     report = ImportReport(
         format=source_format,
         name=spec["ruleset"]["name"],
@@ -139,6 +231,10 @@ def ruleset_import(
     return report
 
 
+def _is_structured_with_catalog(document) -> bool:
+    return isinstance(document, dict) and "rules_set" in document and "conditions_set" in document
+
+
 def _spec_from_document(document, conditions_document, name, version) -> tuple[str, dict]:
     try:
         source_format = detect_format(document)
@@ -157,7 +253,7 @@ def _spec_from_document(document, conditions_document, name, version) -> tuple[s
         if not name:
             raise RulesetInvalid(
                 [Problem(None, "the original system's files have no name; give one (--name)", "")],
-                heading="The import has problems",
+                heading=HEADING,
             )
         if source_format == FORMAT_FLAT:
             return source_format, spec_from_flat(document, name=name, version=version or "1.0")
@@ -171,14 +267,14 @@ def _spec_from_document(document, conditions_document, name, version) -> tuple[s
                         "",
                     )
                 ],
-                heading="The import has problems",
+                heading=HEADING,
             )
         spec = spec_from_structured(
             document, conditions_document, name=name, version=version or "1.0"
         )
         return source_format, spec
     except ConversionError as error:
-        raise RulesetInvalid(error.problems, heading="The import has problems") from error
+        raise RulesetInvalid(error.problems, heading=HEADING) from error
 
 
 def _in_source(problem: Problem, source_format: str, spec: dict) -> Problem:
@@ -245,16 +341,84 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
         )
     except ValidationError as error:
         raise RulesetInvalid(
-            _validation_problems(error, path="ruleset"), heading="The import has problems"
+            _validation_problems(error, path="ruleset"), heading=HEADING
         ) from error
 
-    conditions, created_conditions = _catalog_import(
-        tenant, actor, Condition, "condition_id", spec["conditions"], source_format, problems
+    conditions, new_conditions = _catalog_entries(
+        tenant, Condition, "condition_id", spec["conditions"], source_format, problems
     )
-    actions, created_actions = _catalog_import(
-        tenant, actor, Action, "action_id", spec["actions"], source_format, problems
+    actions, new_actions = _catalog_entries(
+        tenant, Action, "action_id", spec["actions"], source_format, problems
     )
+    rules, links = _rules_build(ruleset, spec, conditions, source_format, problems)
+    patterns = _patterns_build(ruleset, spec, actions, source_format, problems)
+    # Documents carry no test cases (docs/format.md): a new version of a known name keeps the
+    # latest version's, so the activation gate still checks what an import changes.
+    copies = _test_case_copies(source=latest, draft=ruleset, problems=problems) if latest else []
+    if problems:
+        raise RulesetInvalid(problems, heading=HEADING)
 
+    reason = f"import ({source_format} format)"
+    editing.catalog_entries_bulk_create(
+        tenant=tenant,
+        entries=[*new_conditions, *new_actions],
+        actor=actor,
+        change_reason=reason,
+        checked=True,  # above, with each problem at its path
+    )
+    editing.ruleset_parts_bulk_create(
+        ruleset=ruleset,
+        actor=actor,
+        rules=rules,
+        rule_conditions=links,
+        patterns=patterns,
+        test_cases=copies,
+        change_reason=reason,
+        checked=True,  # above, with each problem at its path
+    )
+    report.counts = {
+        "rules": len(spec["rules"]),
+        "patterns": len(spec["patterns"]),
+        "conditions": len(new_conditions),
+        "actions": len(new_actions),
+        "conditions_reused": len(spec["conditions"]) - len(new_conditions),
+        "actions_reused": len(spec["actions"]) - len(new_actions),
+        "test_cases": len(copies),
+    }
+    # A version asked for by name that does not exist yet is created even with the latest's
+    # content: reporting "unchanged" instead would silently drop the caller's version.
+    version_new = bool(requested_version) and requested_version not in taken
+    if (
+        latest is not None
+        and not version_new
+        and _same_content(ruleset_spec(ruleset), ruleset_spec(latest))
+    ):
+        report.unchanged, report.existing, report.version = True, latest, latest.version
+        return
+    if requested_version and requested_version in taken:
+        raise RulesetInvalid(
+            [
+                Problem(
+                    None,
+                    f"{name} {requested_version} exists with different content; import without "
+                    "a version to create the next draft version",
+                    "ruleset.version",
+                )
+            ],
+            heading=HEADING,
+        )
+    report.created = ruleset
+    if activate:
+        ruleset = lifecycle.ruleset_activate(ruleset_id=ruleset.pk, actor=actor)
+        if header.get("is_default"):
+            lifecycle.ruleset_set_default(ruleset_id=ruleset.pk, actor=actor)
+        report.created = ruleset
+        report.activated = True
+
+
+def _rules_build(ruleset, spec, conditions, source_format, problems):
+    """The spec's rules and their catalog links as unsaved parts; field errors into `problems`."""
+    rules, links = [], []
     for index, rule in enumerate(spec["rules"]):
         fields = {
             "rule_id": rule["rule_id"],
@@ -282,74 +446,73 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
                 operator=rule["condition"],
                 constant=constant_text(rule.get("constant")),
             )
-        try:
-            editing.rule_create(ruleset=ruleset, actor=actor, conditions=linked, **fields)
-        except ValidationError as error:
+        part = Rule(ruleset=ruleset, **fields)
+        errors = editing.bulk_field_errors(part)
+        if errors:
             path = _in_source(Problem(None, "", f"rules[{index}]"), source_format, spec).path
             problems += _validation_problems(
-                error, path=path, rule_id=rule["rule_id"], fields=SPEC_RULE_FIELDS
+                ValidationError(errors), path=path, rule_id=rule["rule_id"], fields=SPEC_RULE_FIELDS
             )
+        seen = set()
+        for position, condition in enumerate(linked):
+            if condition.condition_id in seen:
+                item_path = f"rules[{index}].conditions.items[{position}]"
+                problems.append(
+                    Problem(
+                        rule["rule_id"],
+                        f"catalog condition {condition.condition_id} is listed twice",
+                        _in_source(Problem(None, "", item_path), source_format, spec).path,
+                    )
+                )
+            seen.add(condition.condition_id)
+            links.append(RuleCondition(rule=part, condition=condition, position=position))
+        rules.append(part)
+    return rules, links
 
+
+def _patterns_build(ruleset, spec, actions, source_format, problems) -> list[Pattern]:
+    patterns = []
     for index, pattern in enumerate(spec["patterns"]):
-        try:
-            editing.pattern_create(
-                ruleset=ruleset,
-                actor=actor,
-                pattern_key=pattern["pattern_key"],
-                action_recommendation=pattern["action_recommendation"],
-                action=actions.get(pattern.get("action")),
-                description=pattern.get("description") or "",
-            )
-        except ValidationError as error:
+        part = Pattern(
+            ruleset=ruleset,
+            pattern_key=pattern["pattern_key"],
+            action_recommendation=pattern["action_recommendation"],
+            action=actions.get(pattern.get("action")),
+            description=pattern.get("description") or "",
+        )
+        errors = editing.bulk_field_errors(part)
+        if errors:
             path = _in_source(Problem(None, "", f"patterns[{index}]"), source_format, spec).path
-            problems += _validation_problems(error, path=path)
+            problems += _validation_problems(ValidationError(errors), path=path)
+        patterns.append(part)
+    return patterns
 
-    if problems:
-        raise RulesetInvalid(problems, heading="The import has problems")
 
-    # Documents carry no test cases (docs/format.md): a new version of a known name keeps the
-    # latest version's, so the activation gate still checks what an import changes.
-    copied = _test_cases_copy(source=latest, draft=ruleset, actor=actor) if latest else 0
-    report.counts = {
-        "rules": len(spec["rules"]),
-        "patterns": len(spec["patterns"]),
-        "conditions": created_conditions,
-        "actions": created_actions,
-        "conditions_reused": len(spec["conditions"]) - created_conditions,
-        "actions_reused": len(spec["actions"]) - created_actions,
-        "test_cases": copied,
-    }
-    if latest is not None and _same_content(ruleset_spec(ruleset), ruleset_spec(latest)):
-        report.unchanged, report.existing, report.version = True, latest, latest.version
-        return
-    if requested_version and requested_version in taken:
-        raise RulesetInvalid(
-            [
+def _test_case_copies(*, source: Ruleset, draft: Ruleset, problems) -> list[RulesetTestCase]:
+    """Unsaved copies of the test cases of `source` for `draft`; field errors into `problems`.
+
+    Their inputs are copied as stored, like a new version's (lifecycle): the input check guards
+    what enters, and an active version's test cases could not be corrected to pass it.
+    """
+    copies = []
+    for case in RulesetTestCase.objects.filter(ruleset=source).order_by("pk"):
+        copy_ = RulesetTestCase(
+            ruleset=draft, **{name: getattr(case, name) for name in TEST_CASE_FIELDS}
+        )
+        for field_name, messages in editing.bulk_field_errors(
+            copy_, exclude=["input_data"]
+        ).items():
+            problems += [
                 Problem(
                     None,
-                    f"{name} {requested_version} exists with different content; import without "
-                    "a version to create the next draft version",
-                    "ruleset.version",
+                    f"test case {case.name!r} of {source.name} {source.version}, copied into the "
+                    f"new version: {message}",
+                    f"test_cases.{field_name}",
                 )
-            ],
-            heading="The import has problems",
-        )
-    report.created = ruleset
-    if activate:
-        ruleset = lifecycle.ruleset_activate(ruleset_id=ruleset.pk, actor=actor)
-        if header.get("is_default"):
-            lifecycle.ruleset_set_default(ruleset_id=ruleset.pk, actor=actor)
-        report.created = ruleset
-        report.activated = True
-
-
-def _test_cases_copy(*, source: Ruleset, draft: Ruleset, actor) -> int:
-    """Copy the test cases of `source` into `draft` through the editing service; how many."""
-    cases = list(RulesetTestCase.objects.filter(ruleset=source).order_by("pk"))
-    for case in cases:
-        fields = {name: getattr(case, name) for name in TEST_CASE_FIELDS}
-        test_cases.test_case_save(test_case=RulesetTestCase(ruleset=draft, **fields), actor=actor)
-    return len(cases)
+                for message in messages
+            ]
+        copies.append(copy_)
+    return copies
 
 
 def _same_content(new: dict, old: dict) -> bool:
@@ -384,8 +547,8 @@ def _catalog_fields(model, entry: dict) -> dict:
     return fields
 
 
-def _catalog_import(tenant, actor, model, id_field, entries, source_format, problems):
-    """Catalog entries by id: identical existing ones reused, missing ones created.
+def _catalog_entries(tenant, model, id_field, entries, source_format, problems):
+    """Catalog entries by id, and the new ones (unsaved): identical existing ones are reused.
 
     An existing entry with the same id but other content is a problem, never overwritten: it may
     be used by published versions, whose meaning must not change.
@@ -397,7 +560,7 @@ def _catalog_import(tenant, actor, model, id_field, entries, source_format, prob
             **{f"{id_field}__in": [e[id_field] for e in entries]}
         )
     }
-    by_id, created = {}, 0
+    by_id, new = {}, []
     for index, entry in enumerate(entries):
         entry_id = entry[id_field]
         fields = _catalog_fields(model, entry)
@@ -417,11 +580,11 @@ def _catalog_import(tenant, actor, model, id_field, entries, source_format, prob
                 )
             by_id[entry_id] = current
             continue
-        try:
-            by_id[entry_id] = editing.catalog_entry_save(
-                entry=model(tenant=tenant, **{id_field: entry_id}, **fields), actor=actor
-            )
-            created += 1
-        except ValidationError as error:
-            problems += _validation_problems(error, path=path)
-    return by_id, created
+        candidate = model(tenant=tenant, **{id_field: entry_id}, **fields)
+        errors = editing.bulk_field_errors(candidate)
+        if errors:
+            problems += _validation_problems(ValidationError(errors), path=path)
+            continue
+        by_id[entry_id] = candidate
+        new.append(candidate)
+    return by_id, new

@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from rules.choices import RulesetStatus
-from rules.engine import Problem, RulesetCompileError
+from rules.engine import EvaluationBudgetExceeded, Problem, RulesetCompileError
 from rules.errors import ServiceError
 from rules.models import Ruleset, RulesetTestCase
 from rules.selectors.rulesets import ruleset_lookup, version_key
@@ -165,8 +167,21 @@ def ruleset_tests_run(*, ruleset: Ruleset) -> TestRunReport:
             for test_case in test_cases
         ]
         return report
+    budget_seconds = settings.EVALUATION_BUDGET_MS / 1000
     for test_case in test_cases:
-        evaluation = compiled.evaluate(test_case.input_data)
+        try:
+            evaluation = compiled.evaluate(test_case.input_data, budget_seconds=budget_seconds)
+        except EvaluationBudgetExceeded as error:
+            report.results.append(
+                TestCaseResult(
+                    test_case_id=test_case.pk,
+                    name=test_case.name,
+                    passed=False,
+                    checks=[],
+                    error=f"{error} (EVALUATION_BUDGET_MS)",
+                )
+            )
+            continue
         checks = [
             _check(name, expected, evaluation, test_case, compiled.rule_ids)
             for name, expected in test_case.expectations.items()

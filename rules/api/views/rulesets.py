@@ -1,6 +1,5 @@
 """Ruleset versions: drafts' CRUD, lifecycle actions, new versions, export, test runs, import."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -8,15 +7,19 @@ from rest_framework.response import Response
 
 from ruleengine.api.access import capability_check, request_tenant
 from ruleengine.api.errors import service_error_response
-from ruleengine.api.rendering import OrjsonParser
+from ruleengine.api.schema import error_response
+from ruleengine.throttling import TestRunThrottle
+from ruleengine.worker_slots import worker_slot
 from rules.api import filters as api_filters
 from rules.api.documents import RulesetDocumentSerializer
+from rules.api.parsers import DocumentBodyParser
 from rules.api.reports import (
     ImportOptionsSerializer,
     ImportReportSerializer,
     TestRunReportSerializer,
 )
 from rules.api.schema import (
+    IMPORT_DOCUMENT,
     TENANT_HEADER_PARAMETER,
     error_responses,
     resource_schema,
@@ -171,9 +174,18 @@ class RulesetViewSet(TenantScopedViewSet):
         parameters=[TENANT_HEADER_PARAMETER],
         responses={200: TestRunReportSerializer, **error_responses(404)},
     )
-    @action(detail=True, methods=["post"], url_path="test", url_name="test")
+    # Non-production work: TEST_RUN_RATE_LIMIT per client, in one of the node's worker slots.
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="test",
+        url_name="test",
+        throttle_classes=[TestRunThrottle],
+    )
     def run_tests(self, request, pk=None):
-        report = test_cases.ruleset_tests_run(ruleset=self.get_object())
+        ruleset = self.get_object()
+        with worker_slot():
+            report = test_cases.ruleset_tests_run(ruleset=ruleset)
         return Response(report.as_dict())
 
     @extend_schema(
@@ -183,8 +195,9 @@ class RulesetViewSet(TenantScopedViewSet):
         "`conditions_set` added to the same object (`name` is then required). All or nothing: "
         "a document with problems writes nothing and answers 400 listing every problem with "
         "its rule id and JSON path. A document equal to the latest version creates nothing "
-        "(200, `unchanged`).",
-        request={"application/json": OpenApiTypes.OBJECT},
+        "(200, `unchanged`). Documents above IMPORT_MAX_DOCUMENT_BYTES (8 MiB) or with more "
+        "than IMPORT_MAX_RULES (10,000) rules answer 413.",
+        request=IMPORT_DOCUMENT,
         parameters=[ImportOptionsSerializer, TENANT_HEADER_PARAMETER],
         responses={
             201: OpenApiResponse(ImportReportSerializer, description="A draft was created."),
@@ -192,6 +205,10 @@ class RulesetViewSet(TenantScopedViewSet):
                 ImportReportSerializer, description="Dry run, or unchanged: nothing was written."
             ),
             **error_responses(400, 403, 404),
+            413: error_response(
+                "The document is larger than IMPORT_MAX_DOCUMENT_BYTES or has more rules than "
+                "IMPORT_MAX_RULES; the message names the limit."
+            ),
         },
     )
     @action(
@@ -199,25 +216,17 @@ class RulesetViewSet(TenantScopedViewSet):
         methods=["post"],
         url_path="import",
         url_name="import",
-        parser_classes=[OrjsonParser],
+        parser_classes=[DocumentBodyParser],
     )
     def import_document(self, request):
         tenant = request_tenant(request)
         capability_check(request, tenant, Capability.EDIT)
         options = ImportOptionsSerializer(data=request.query_params)
         options.is_valid(raise_exception=True)
-        document, conditions_document = request.data, None
-        if isinstance(document, dict) and "rules_set" in document and "conditions_set" in document:
-            # The structured format is two files; the API takes them as one object.
-            document = {k: v for k, v in document.items() if k != "conditions_set"}
-            conditions_document = {"conditions_set": request.data["conditions_set"]}
         try:
+            # The body's bytes (DocumentBodyParser): the service reads them like a file's.
             report = ruleset_import.ruleset_import(
-                tenant=tenant,
-                actor=request.user,
-                document=document,
-                conditions_document=conditions_document,
-                **options.validated_data,
+                tenant=tenant, actor=request.user, document=request.data, **options.validated_data
             )
         except RulesetInvalid as error:
             # A document with problems is bad input (400), not a conflict with stored state.

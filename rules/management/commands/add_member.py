@@ -10,8 +10,10 @@ from rules.services.tenancy import member_add
 
 class Command(TenantCommand):
     help = (
-        "Give a user a role in a tenant, creating the user if needed (idempotent). The password "
-        "of a new user comes from DJANGO_MEMBER_PASSWORD, else a prompt."
+        "Give a user a role in a tenant, creating the user if needed (idempotent): the operators' "
+        "way to put an existing account into a tenant (tenant admins invite instead). The "
+        "password of a new user, or a new password, comes from DJANGO_MEMBER_PASSWORD, else a "
+        "prompt for a new user."
     )
 
     def add_arguments(self, parser):

@@ -1,12 +1,16 @@
 from django.core.management.base import CommandError
 
 from ruleengine.tenant_command import TenantCommand
+from rules.errors import ServiceError
 from rules.models import ApiClient
 from rules.services.api_clients import api_client_revoke, api_client_token_rotate
 
 
 class Command(TenantCommand):
-    help = "Revoke an API client (its tokens stop working on every node at once), or rotate it."
+    help = (
+        "Revoke an API client (its tokens stop working on every node at once), or rotate it. "
+        "A client revoked before is refused (exit 1): it stays revoked, and gets no new token."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="tenant slug")
@@ -21,13 +25,15 @@ class Command(TenantCommand):
         client = ApiClient.objects.for_tenant(tenant_obj).filter(name=name).first()
         if client is None:
             raise CommandError(f"tenant {tenant_obj.slug} has no API client {name!r}")
+        try:
+            if rotate:
+                token = api_client_token_rotate(client=client, expires_days=expires_days)
+            else:
+                api_client_revoke(client=client)
+        except ServiceError as error:
+            raise CommandError(str(error)) from error
         if rotate:
-            token = api_client_token_rotate(client=client, expires_days=expires_days)
             self.stderr.write(f"API client {name}: new token below; the old ones no longer work.")
             self.stdout.write(token)
             return
-        if client.revoked_at is not None:
-            self.stderr.write(f"API client {name} was already revoked at {client.revoked_at}")
-            return
-        api_client_revoke(client=client)
         self.stdout.write(f"API client {name} in {tenant_obj.slug} is revoked")

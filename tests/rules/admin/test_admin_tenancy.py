@@ -13,6 +13,7 @@ from rules.choices import Role
 from rules.models import Ruleset, RulesetTestCase
 from rules.services import editing
 from rules.services.api_clients import api_client_create
+from rules.services.invitations import invitation_create
 from tests.factories import (
     ActionFactory,
     MembershipFactory,
@@ -49,6 +50,13 @@ def world(db):
         expected_pattern_result="YY",
     )
     api_client, _ = api_client_create(tenant=secret, name=f"{SECRET}_app", role=Role.VIEWER)
+    invitation, _ = invitation_create(
+        tenant=secret,
+        email=f"jane@{SECRET}.example",
+        role=Role.ADMIN,
+        actor=insider,
+        accept_url_for=lambda token: token,
+    )
     log = ExecutionLog.objects.create(
         tenant=secret,
         ruleset_id=ruleset.pk,
@@ -71,6 +79,7 @@ def world(db):
         "action": action,
         "membership": insider.memberships.get(),
         "api_client": api_client,
+        "invitation": invitation,
         "log": log,
         "outsider": outsider,
         "own_ruleset": own,
@@ -134,6 +143,17 @@ OBJECT_PAGES = {
     "api client delete": lambda w: reverse(
         "admin:rules_apiclient_delete", args=[w["api_client"].pk]
     ),
+    "invitation change": lambda w: reverse(
+        "admin:rules_invitation_change", args=[w["invitation"].pk]
+    ),
+    "invitation history": lambda w: reverse(
+        "admin:rules_invitation_history", args=[w["invitation"].pk]
+    ),
+    "invitation delete": lambda w: reverse(
+        "admin:rules_invitation_delete", args=[w["invitation"].pk]
+    ),
+    # Only the link's holder can accept; a made-up token is not found, like any missing object.
+    "invitation accept": lambda w: reverse("admin:rules_invitation_accept", args=["made-up"]),
     "tenant change": lambda w: reverse("admin:rules_tenant_change", args=[w["secret"].pk]),
     "tenant history": lambda w: reverse("admin:rules_tenant_history", args=[w["secret"].pk]),
     "tenant delete": lambda w: reverse("admin:rules_tenant_delete", args=[w["secret"].pk]),

@@ -296,13 +296,14 @@ def test_compiled_ruleset_can_be_shared_between_threads():
 
 
 def test_catastrophic_regex_does_not_stall_the_evaluation():
+    # Exponential for a backtracking engine; RE2 answers in linear time, with the right answer.
     spec = {"ruleset": {"name": "regex"}, "rules": [rule("R1", "text", "regex", "(a|aa)+$")]}
     compiled = compile_ruleset(spec)
     start = time.monotonic()
     evaluation = compiled.evaluate({"text": "a" * 40 + "b"}, trace=True)
     fast = compiled.evaluate({"text": "a" * 40 + "b"})
-    assert time.monotonic() - start < 2
-    assert evaluation.trace[0]["reason"] == "regex_timeout"
+    assert time.monotonic() - start < 0.5
+    assert evaluation.trace[0]["reason"] == "not_matched"
     assert (evaluation.pattern_result, fast.pattern_result) == ("-", "-")
 
 
