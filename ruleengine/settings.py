@@ -180,7 +180,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "next"]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# X-Forwarded-For is read only behind a counted proxy chain: without one, any client could send a
+# new address with every attempt and never be locked out.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 
 # Content-Security-Policy (django-csp): no inline or third-party scripts anywhere, the admin
 # and its dashboard included; inline style attributes are allowed (Django's admin uses them).
@@ -218,6 +222,8 @@ EMAIL_CONFIG = env.email_url(
 )
 vars().update(EMAIL_CONFIG)  # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ... (django-environ's way)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="rules@localhost")
+# A mail server that never answers must not hold the request past gunicorn's timeout.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Product settings ------------------------------------------------------------------------
 # Four-eyes rule: when on, the last editor of a version cannot activate it.

@@ -26,6 +26,7 @@ class RulesetInvalid(ServiceError):
 
     def __init__(self, problems, *, heading: str = "The ruleset has problems"):
         self.problems = list(problems)
+        self.heading = heading
         lines = [f"{heading} ({len(self.problems)}):"]
         lines += [f"- {problem_text(p)}" for p in self.problems]
         super().__init__("\n".join(lines))

@@ -117,6 +117,9 @@ class Membership(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The password hash this tenant's admin set when they made the account (member_create), so
+    # the account cannot join another tenant while it still signs in with that password.
+    password_set_by_admin = models.CharField(max_length=128, blank=True, default="", editable=False)
 
     objects = TenantQuerySet.as_manager()
 

@@ -426,7 +426,8 @@ class MembershipAddForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text=(
             "Set now or never here: leave it empty and an operator sets it later. No tenant admin "
-            "changes the password of an existing account."
+            "changes the password of an existing account. An account whose password is set here "
+            "joins other tenants only after its owner has changed it."
         ),
     )
 
@@ -457,7 +458,10 @@ class InvitationForm(forms.ModelForm):
         model = Invitation
         fields = ("tenant", "email", "role")
         help_texts = {
-            "email": "The link goes to this address; whoever opens it accepts while signed in.",
+            "email": (
+                "The link goes to this address; only an account with this e-mail address can "
+                "accept it, while signed in."
+            ),
         }
 
 

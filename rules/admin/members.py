@@ -6,6 +6,7 @@ POST that made them: never in a message, so never in a cookie or the session.
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as admin_delete_selected
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -249,6 +250,7 @@ class InvitationAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin)
     list_display = ("email", "tenant", "role", "state", "invited_by", "created_at", "expires_at")
     list_filter = ("role", ("tenant", admin.RelatedOnlyFieldListFilter))
     search_fields = ("email",)
+    actions = ("delete_selected",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("tenant", "invited_by", "accepted_by")
@@ -263,6 +265,29 @@ class InvitationAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin)
 
     def has_change_permission(self, request, obj=None):
         return False  # nothing to edit: withdraw it (delete) and invite again
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.accepted_at is not None:
+            return False  # an accepted invitation stays (audit); remove the membership instead
+        return super().has_delete_permission(request, obj)
+
+    @admin.action(
+        description="Delete selected pending invitations (their links stop working)",
+        permissions=["delete"],
+    )
+    def delete_selected(self, request, queryset):
+        """Django's delete action, for the pending ones only; accepted ones are kept."""
+        for invitation in queryset.exclude(accepted_at=None):
+            self.message_user(
+                request,
+                f"The invitation of {invitation.email} was accepted; it is kept (remove the "
+                "membership instead).",
+                messages.WARNING,
+            )
+        pending = queryset.filter(accepted_at=None)
+        if not pending.exists():
+            return None
+        return admin_delete_selected(self, request, pending)
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -313,8 +338,9 @@ class InvitationAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin)
             title=f"Invitation of {obj.email}",
             intro=(
                 f"The link went to {obj.email} by e-mail; it is also shown here, once, in case "
-                f"the mail does not arrive. Whoever opens it and accepts while signed in becomes "
-                f"{obj.role} in {obj.tenant.slug}, until {obj.expires_at:%Y-%m-%d %H:%M} UTC."
+                f"the mail does not arrive. It is accepted only by a signed-in account whose "
+                f"e-mail address is {obj.email}, which then becomes {obj.role} in "
+                f"{obj.tenant.slug}; it works until {obj.expires_at:%Y-%m-%d %H:%M} UTC."
             ),
             secrets=[{"label": "Link to accept", "value": obj.accept_url_shown_once}],
         )
@@ -323,7 +349,7 @@ class InvitationAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin)
         invitations.invitation_revoke(invitation=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        for invitation in queryset:
+        for invitation in queryset.filter(accepted_at=None):
             try:
                 invitations.invitation_revoke(invitation=invitation, actor=request.user)
             except ServiceError as error:
@@ -334,6 +360,8 @@ class InvitationAdmin(ServiceFormAdminMixin, MemberAdminMixin, admin.ModelAdmin)
         context = {**self.admin_site.each_context(request), "opts": self.opts}
         try:
             invitation = invitations.invitation_for_token(token)
+            # Refused on GET too, so nobody is offered a button that cannot work.
+            invitations.invitation_accept_check(invitation=invitation, user=request.user)
             if request.method == "POST":
                 membership = invitations.invitation_accept(token=token, user=request.user)
                 self.message_user(

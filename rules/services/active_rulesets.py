@@ -94,11 +94,29 @@ def _cached(key, stamp, load) -> tuple[CompiledRuleset, dict]:
     with _cache_lock:
         cached = _compiled_cache.get(key)
     if cached is not None and cached[0] == stamp:
-        return cached[1], cached[2]
-    compiled, identity = load()
+        return _served(cached)
+    try:
+        compiled, identity = load()
+    except RulesetInvalid as error:
+        _failure_remember(key, stamp, error)
+        raise
     with _cache_lock:
         _compiled_cache[key] = (stamp, compiled, identity)
     return compiled, identity
+
+
+def _failure_remember(key, stamp, error: RulesetInvalid) -> None:
+    # A version that does not compile fails the same way until it changes: remember that, so
+    # callers retrying at API rates cost a dict lookup, not a load and a compile each.
+    with _cache_lock:
+        _compiled_cache[key] = (stamp, None, error)
+
+
+def _served(cached) -> tuple[CompiledRuleset, dict]:
+    _, compiled, identity_or_error = cached
+    if compiled is None:  # a fresh error each time: one raised object is shared by threads
+        raise RulesetInvalid(identity_or_error.problems, heading=identity_or_error.heading)
+    return compiled, identity_or_error
 
 
 def _compile(spec, where: str) -> CompiledRuleset:
@@ -170,11 +188,15 @@ def _from_database(tenant, name, version, any_status=True):
             # The row may have changed since the pointer was read: cache what was compiled.
             return compiled, identity, ruleset.revision
 
-        compiled, identity, loaded_revision = load()
+        try:
+            compiled, identity, loaded_revision = load()
+        except RulesetInvalid as error:
+            _failure_remember(key, revision, error)
+            raise
         with _cache_lock:
             _compiled_cache[key] = (loaded_revision, compiled, identity)
     else:
-        _, compiled, identity = cached
+        compiled, identity = _served(cached)
     if not any_status and identity["status"] != RulesetStatus.ACTIVE:
         raise VersionNotActive(
             f"version {identity['version']} of {identity['name']} is {identity['status']}, not "

@@ -1,8 +1,10 @@
 """Invitations: how an existing account joins another tenant, by its own choice.
 
 A tenant admin invites an e-mail address with a role; the link goes to that address (and is
-shown once to the admin). Whoever holds the link accepts it while signed in, and only then does
-the membership exist. Only a SHA-256 digest of the link's token is stored.
+shown once to the admin). The link alone is not enough: it is accepted by a signed-in account
+whose e-mail address is the invited one, and only then does the membership exist. An account
+whose password a tenant admin chose (member_create) accepts only once its owner has changed it.
+Only a SHA-256 digest of the link's token is stored.
 """
 
 import hashlib
@@ -121,20 +123,49 @@ def invitation_for_token(token: str, *, lock: bool = False) -> Invitation:
     return invitation
 
 
-@transaction.atomic
-def invitation_accept(*, token: str, user) -> Membership:
-    """Make the signed-in `user` a member of the invitation's tenant with its role."""
-    invitation = invitation_for_token(token, lock=True)
+def _address(email: str) -> str:
+    return (email or "").strip().casefold()
+
+
+def invitation_accept_check(*, invitation: Invitation, user) -> None:
+    """Raise InvitationInvalid if `user` may not accept the (usable) `invitation`."""
     if not (user and user.is_authenticated and user.is_active):
         raise InvitationInvalid("Sign in to accept an invitation.")
     if ApiClient.objects.filter(user_id=user.pk).exists():
         raise InvitationInvalid("An API client's account cannot join tenants.")
+    if not _address(user.email) or _address(user.email) != _address(invitation.email):
+        # The link holder sees the invited address on the page already; the message adds nothing.
+        raise InvitationInvalid(
+            "This invitation was sent to another e-mail address than your account's. Sign in "
+            "with the account of the address it was sent to, or ask the tenant's admins to "
+            "invite your own address."
+        )
     existing = Membership.objects.filter(user=user, tenant=invitation.tenant).first()
     if existing is not None:
         raise InvitationInvalid(
             f"You are already a member of {invitation.tenant.slug} as {existing.role}; "
             "ask its admins to change your role."
         )
+    # The hash a tenant admin set is still the account's: they know the password, and would
+    # reach this tenant too by signing in with it.
+    chosen_by = (
+        Membership.objects.filter(user=user, password_set_by_admin=user.password)
+        .exclude(password_set_by_admin="")
+        .select_related("tenant")
+        .first()
+    )
+    if chosen_by is not None:
+        raise InvitationInvalid(
+            f"Your password was chosen by the admins of {chosen_by.tenant.slug} when they made "
+            "this account; change it first (Change password, top right) and then accept."
+        )
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user) -> Membership:
+    """Make the signed-in `user` a member of the invitation's tenant with its role."""
+    invitation = invitation_for_token(token, lock=True)
+    invitation_accept_check(invitation=invitation, user=user)
     membership = Membership.objects.create(
         user=user, tenant=invitation.tenant, role=invitation.role
     )

@@ -132,6 +132,8 @@ def member_create(
 
     Its password is set here or never by a tenant admin: the account may join other tenants
     later (by accepting their invitations), and no tenant may then change how it signs in.
+    A password set here is recorded (its hash) on the membership: the account cannot accept an
+    invitation until its owner has changed it, since this tenant's admin knows it.
     Without a password the account cannot sign in until an operator sets one.
     """
     capability_require(actor=actor, tenant=tenant, capability=Capability.MANAGE_MEMBERS)
@@ -152,7 +154,9 @@ def member_create(
             user.save()
     except IntegrityError as error:  # created by a concurrent request since the check above
         raise MemberInvalid(f"{username} is taken; choose another name") from error
-    membership = Membership.objects.create(user=user, tenant=tenant, role=role)
+    membership = Membership.objects.create(
+        user=user, tenant=tenant, role=role, password_set_by_admin=user.password if password else ""
+    )
     change_record()
     return membership
 

@@ -55,3 +55,43 @@ def test_recorded_attempts_keep_no_invitation_link(root):
     )
     (attempt,) = AccessAttempt.objects.all()
     assert "a-secret-invitation-token" not in f"{attempt.get_data} {attempt.post_data}"
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(root):
+    """Without a counted proxy chain (AXES_IPWARE_PROXY_COUNT) the address is REMOTE_ADDR."""
+    import ipware  # noqa: F401  - axes reads addresses through ipware; without it, it ignores it
+
+    for number in range(settings.AXES_FAILURE_LIMIT):
+        Client().post(
+            "/admin/login/?next=/admin/",
+            {"username": "root", "password": "wrong"},
+            REMOTE_ADDR=ATTACKER,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{number + 1}",
+        )
+    forged = Client().post(
+        "/admin/login/?next=/admin/",
+        {"username": "root", "password": ROOT_PASSWORD},
+        REMOTE_ADDR=ATTACKER,
+        HTTP_X_FORWARDED_FOR="192.0.2.99",
+    )
+    assert forged.status_code == 429
+
+
+def test_behind_a_counted_proxy_the_client_address_comes_from_forwarded_for(root, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    proxy = "10.0.0.2"
+
+    def through_proxy(password, client_address):
+        return Client().post(
+            "/admin/login/?next=/admin/",
+            {"username": "root", "password": password},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=f"{client_address}, {proxy}",
+        )
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        through_proxy("wrong", ATTACKER)
+    assert through_proxy(ROOT_PASSWORD, ATTACKER).status_code == 429
+    # Another client behind the same proxy is not locked out by the attacker's failures.
+    assert through_proxy(ROOT_PASSWORD, OPERATOR).status_code == 302

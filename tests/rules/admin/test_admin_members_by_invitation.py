@@ -136,6 +136,8 @@ def test_invited_account_joins_by_accepting_the_mailed_link(
     assert link.group(0).encode() in page.content and link.group(1)
     accept = link.group(1)
 
+    acme_admin.email = "Ada@Corp.example"
+    acme_admin.save(update_fields=["email"])
     ada = signed_in(acme_admin)
     confirm = ada.get(accept)
     assert confirm.status_code == 200 and b"Accept and join globex" in confirm.content
@@ -181,3 +183,95 @@ def test_invitations_are_for_tenant_admins_only(tenant, author):
         INVITE, {"tenant": str(tenant.pk), "email": "x@y.example", "role": "admin"}
     )
     assert response.status_code == 403 and not Invitation.objects.exists()
+
+
+def pending_invitation_link(admin_user, tenant, email) -> str:
+    page = signed_in(admin_user).post(
+        INVITE, {"tenant": str(tenant.pk), "email": email, "role": "viewer"}
+    )
+    return re.search(rb"/admin/rules/invitation/accept/[\w-]+/", page.content).group(0).decode()
+
+
+def test_repro_the_accept_page_refuses_an_account_whose_password_its_tenant_admin_chose(
+    tenant, other_tenant, acme_admin, globex_admin
+):
+    form = {**member_form(tenant, "carol", PASSWORD), "email": "carol@corp.example"}
+    assert signed_in(acme_admin).post(ADD, form).status_code == 302
+    carol = Membership.objects.get(user__username="carol@acme").user
+    accept = pending_invitation_link(globex_admin, other_tenant, "carol@corp.example")
+
+    as_carol = signed_in(carol)
+    page = as_carol.get(accept)
+    assert page.status_code == 400 and b"chosen by the admins of acme" in page.content
+    refused = as_carol.post(accept)
+    assert refused.status_code == 400 and b"change it first" in refused.content
+    assert not Membership.objects.filter(user=carol, tenant=other_tenant).exists()
+
+    changed = as_carol.post(
+        reverse("admin:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "carols-own-secret-2026",
+            "new_password2": "carols-own-secret-2026",
+        },
+    )
+    assert changed.status_code == 302
+    assert as_carol.get(accept).status_code == 200
+    as_carol.post(accept)
+    assert Membership.objects.get(user=carol, tenant=other_tenant).role == Role.VIEWER
+
+
+def test_the_accept_page_says_what_the_tenant_admins_can_and_cannot_do(
+    other_tenant, acme_admin, globex_admin
+):
+    acme_admin.email = "ada@corp.example"
+    acme_admin.save(update_fields=["email"])
+    page = signed_in(acme_admin).get(
+        pending_invitation_link(globex_admin, other_tenant, "ada@corp.example")
+    )
+    assert page.status_code == 200
+    assert b"They cannot change your password" not in page.content
+    assert b"whoever knows your password" in page.content
+
+
+def test_repro_the_accept_page_refuses_an_account_of_another_address(
+    other_tenant, acme_admin, globex_admin
+):
+    acme_admin.email = "ada@corp.example"
+    acme_admin.save(update_fields=["email"])
+    accept = pending_invitation_link(globex_admin, other_tenant, "jane@corp.example")
+    refused = signed_in(acme_admin).post(accept)
+    assert refused.status_code == 400 and b"sent to another e-mail address" in refused.content
+    assert not Membership.objects.filter(user=acme_admin, tenant=other_tenant).exists()
+    assert Invitation.objects.get().accepted_at is None
+
+
+def test_repro_an_accepted_invitation_cannot_be_deleted(other_tenant, acme_admin, globex_admin):
+    """Review B1: the delete page of an accepted invitation was a 500."""
+    acme_admin.email = "ada@corp.example"
+    acme_admin.save(update_fields=["email"])
+    accept = pending_invitation_link(globex_admin, other_tenant, "ada@corp.example")
+    signed_in(acme_admin).post(accept)
+    invitation = Invitation.objects.get()
+    assert invitation.accepted_at is not None
+
+    gus = signed_in(globex_admin)
+    delete = reverse("admin:rules_invitation_delete", args=[invitation.pk])
+    assert gus.get(delete).status_code == 403
+    assert gus.post(delete, {"post": "yes"}).status_code == 403
+    assert Invitation.objects.filter(pk=invitation.pk).exists()
+
+    pending_invitation_link(globex_admin, other_tenant, "x@corp.example")
+    pending = Invitation.objects.get(accepted_at=None)
+    response = gus.post(
+        reverse("admin:rules_invitation_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(invitation.pk), str(pending.pk)],
+            "post": "yes",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert b"was accepted" in response.content
+    assert list(Invitation.objects.all()) == [invitation]

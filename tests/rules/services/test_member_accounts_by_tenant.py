@@ -135,7 +135,13 @@ def invite(tenant, actor, django_capture_on_commit_callbacks, **fields):
 def test_an_existing_account_joins_another_tenant_only_by_accepting(
     tenant, other_tenant, acme_admin, globex_admin, django_capture_on_commit_callbacks
 ):
-    jane = member_create(tenant=tenant, name="jane.doe", role=Role.VIEWER, actor=acme_admin).user
+    jane = member_create(
+        tenant=tenant,
+        name="jane.doe",
+        role=Role.VIEWER,
+        email="jane@corp.example",
+        actor=acme_admin,
+    ).user
     invitation, url = invite(other_tenant, globex_admin, django_capture_on_commit_callbacks)
 
     assert not Membership.objects.filter(user=jane, tenant=other_tenant).exists()
@@ -157,7 +163,9 @@ def test_an_existing_account_joins_another_tenant_only_by_accepting(
 def test_an_invitation_cannot_be_accepted_expired_revoked_or_by_a_member(
     tenant, other_tenant, acme_admin, globex_admin, django_capture_on_commit_callbacks
 ):
-    jane = member_create(tenant=tenant, name="jane", role=Role.VIEWER, actor=acme_admin).user
+    jane = member_create(
+        tenant=tenant, name="jane", role=Role.VIEWER, email="jane@corp.example", actor=acme_admin
+    ).user
     invitation, url = invite(other_tenant, globex_admin, django_capture_on_commit_callbacks)
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
     with pytest.raises(InvitationInvalid, match="expired on"):
@@ -225,3 +233,73 @@ def test_inviting_an_address_creates_no_account(
     before = get_user_model().objects.count()
     invite(tenant, acme_admin, django_capture_on_commit_callbacks, email="root@example.com")
     assert get_user_model().objects.count() == before
+
+
+def test_repro_an_account_whose_password_a_tenant_admin_chose_cannot_join_another_tenant(
+    tenant, other_tenant, acme_admin, globex_admin, django_capture_on_commit_callbacks
+):
+    """Review S2: A's admin set carol's password; had she joined B, A's admin could sign in to B."""
+    created = member_create(
+        tenant=tenant,
+        name="carol",
+        role=Role.VIEWER,
+        password=PASSWORD,
+        email="carol@corp.example",
+        actor=acme_admin,
+    )
+    carol = created.user
+    assert created.password_set_by_admin == carol.password != ""
+    invitation, url = invite(
+        other_tenant, globex_admin, django_capture_on_commit_callbacks, email="carol@corp.example"
+    )
+    with pytest.raises(InvitationInvalid, match="chosen by the admins of acme.*change it first"):
+        invitation_accept(token=token_of(url), user=carol)
+    assert not Membership.objects.filter(user=carol, tenant=other_tenant).exists()
+    assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
+
+    carol.set_password("carols-own-secret-2026")  # what the password change page does
+    carol.save()
+    assert invitation_accept(token=token_of(url), user=carol).tenant == other_tenant
+    assert not carol.check_password(PASSWORD)
+
+
+def test_an_account_without_a_password_chosen_by_a_tenant_admin_accepts(
+    tenant, other_tenant, globex_admin, django_user_model, django_capture_on_commit_callbacks
+):
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-2026")
+    ops, _ = member_add(
+        username="ops.user",
+        tenant=tenant,
+        role=Role.VIEWER,
+        password="operator-chosen-2026",
+        email="ops@corp.example",
+        actor=root,
+    )
+    assert ops.password_set_by_admin == ""
+    _, url = invite(
+        other_tenant, globex_admin, django_capture_on_commit_callbacks, email="ops@corp.example"
+    )
+    assert invitation_accept(token=token_of(url), user=ops.user).tenant == other_tenant
+
+
+def test_repro_an_invitation_is_accepted_only_by_an_account_of_the_invited_address(
+    tenant, other_tenant, acme_admin, globex_admin, django_capture_on_commit_callbacks
+):
+    """Review S3: the link was a bearer credential; whoever held it joined, any account."""
+    mallory = member_create(
+        tenant=tenant, name="mallory", role=Role.VIEWER, email="mallory@corp.example", actor=None
+    ).user
+    invitation, url = invite(
+        other_tenant, globex_admin, django_capture_on_commit_callbacks, email="jane@corp.example"
+    )
+    for user in (mallory, acme_admin):  # another address, and none at all
+        with pytest.raises(InvitationInvalid, match="sent to another e-mail address") as refused:
+            invitation_accept(token=token_of(url), user=user)
+        assert "jane@corp.example" not in str(refused.value)
+    assert not Membership.objects.filter(tenant=other_tenant).exclude(user=globex_admin).exists()
+    assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
+
+    jane = member_create(
+        tenant=tenant, name="jane", role=Role.VIEWER, email="Jane@Corp.Example", actor=None
+    ).user
+    assert invitation_accept(token=token_of(url), user=jane).tenant == other_tenant
