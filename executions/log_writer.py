@@ -14,6 +14,11 @@ promise the row is absent, a 2xx promises it is present.
 
 A batch whose commit failed in an unknown state (the connection broke during COMMIT) is retried
 with INSERT ... ON CONFLICT DO NOTHING on (execution_id, timestamp), so it is never written twice.
+
+A request sent with an Idempotency-Key brings an IdempotencyClaim: its key row is inserted in the
+transaction of its log rows, so the two commit together or not at all. A key that is already taken
+(a retry, or a racing duplicate on another node) writes none of that request's rows and marks its
+ticket `duplicate`; the request then answers with the stored first answer.
 """
 
 import atexit
@@ -23,11 +28,13 @@ import os
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from django.db import connections, router
 
-from executions.models import ExecutionLog
+from executions.models import ExecutionLog, IdempotencyKey
 from ruleengine.database import psycopg_connect_kwargs
 
 log = logging.getLogger(__name__)
@@ -38,19 +45,59 @@ MAX_BATCH_ROWS = 2000
 CONNECT_OPTIONS = {"connect_timeout": 2, "tcp_user_timeout": 10_000}
 RETRY_SECONDS = 0.1
 COLUMNS = [field.column for field in ExecutionLog._meta.concrete_fields]
+# An IdempotencyClaim's values, in order (model attribute names, then their columns).
+CLAIM_FIELDS = (
+    "tenant_id",
+    "caller",
+    "key",
+    "request_hash",
+    "response_status",
+    "response_body",
+    "execution_id",
+    "created_at",
+)
+CLAIM_COLUMNS = [IdempotencyKey._meta.get_field(name).column for name in CLAIM_FIELDS]
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """An Idempotency-Key row to insert with a request's log rows, in their transaction.
+
+    `values` are in CLAIM_COLUMNS order; a key row created before `expired_before` is expired
+    and is taken over instead of counting as a duplicate.
+    """
+
+    values: tuple
+    expired_before: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LogTables:
+    """The quoted names of the execution log and the idempotency keys."""
+
+    logs: str
+    claims: str
+
+    @classmethod
+    def for_connection(cls, connection) -> "LogTables":
+        quote = connection.ops.quote_name
+        return cls(quote(ExecutionLog._meta.db_table), quote(IdempotencyKey._meta.db_table))
 
 
 class LogTicket:
     """The rows of one request on their way; `done` is set once their batch committed."""
 
-    __slots__ = ("rows", "done", "abandoned", "refused", "_lock")
+    __slots__ = ("rows", "claim", "done", "abandoned", "refused", "duplicate", "_lock")
 
-    def __init__(self, rows: list[tuple]):
+    def __init__(self, rows: list[tuple], claim: IdempotencyClaim | None = None):
         self.rows = rows
+        self.claim = claim
         self.done = threading.Event()
         self.abandoned = False
         # The database refused these rows (not an outage): `done` is set, nothing was written.
         self.refused = False
+        # The claim's key was already taken: `done` is set, none of these rows was written.
+        self.duplicate = False
         self._lock = threading.Lock()
 
     def abandon(self) -> bool:
@@ -62,23 +109,53 @@ class LogTicket:
             return True
 
 
-def rows_write(connection, table: str, rows: list[tuple], *, idempotent: bool) -> None:
-    """Insert `rows` in one transaction: COPY, or INSERT ... ON CONFLICT DO NOTHING when a
-    previous attempt may have committed them already."""
+def _claim_insert(cursor, table: str, claim: IdempotencyClaim) -> bool:
+    """Insert the claim's key row; False if a live row holds the key (an expired one is taken
+    over). Waits for a concurrent transaction that inserted the same key to end."""
+    columns = ", ".join(CLAIM_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(CLAIM_COLUMNS))
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in CLAIM_COLUMNS[3:])
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({', '.join(CLAIM_COLUMNS[:3])}) DO UPDATE SET {updates} "
+        f"WHERE {table}.created_at < %s RETURNING 1",
+        [*claim.values, claim.expired_before],
+    )
+    return cursor.fetchone() is not None
+
+
+def rows_write(
+    connection,
+    tables: LogTables,
+    groups: list[tuple[list[tuple], IdempotencyClaim | None]],
+    *,
+    idempotent: bool,
+) -> list[bool]:
+    """Insert the (rows, claim) groups in one transaction: COPY, or INSERT ... ON CONFLICT DO
+    NOTHING when a previous attempt may have committed them already. A group whose claim's key
+    is taken is left out; returns, per group, whether it was written."""
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
+        written = [
+            claim is None or _claim_insert(cursor, tables.claims, claim) for _, claim in groups
+        ]
+        rows = [
+            row for (group, _), kept in zip(groups, written, strict=True) if kept for row in group
+        ]
         if idempotent:
             placeholders = ", ".join(["%s"] * len(COLUMNS))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
-                "ON CONFLICT (execution_id, timestamp) DO NOTHING",
-                rows,
-            )
-        else:
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            if rows:
+                cursor.executemany(
+                    f"INSERT INTO {tables.logs} ({columns}) VALUES ({placeholders}) "
+                    "ON CONFLICT (execution_id, timestamp) DO NOTHING",
+                    rows,
+                )
+        elif rows:
+            with cursor.copy(f"COPY {tables.logs} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
     connection.commit()
+    return written
 
 
 class DirectLogWriter:
@@ -89,16 +166,18 @@ class DirectLogWriter:
     handled as by the group writer: retry on a fresh connection until the request's deadline.
     """
 
-    def __init__(self, connect_kwargs: dict, table: str):
+    def __init__(self, connect_kwargs: dict, tables: LogTables):
         self.connect_kwargs = connect_kwargs
-        self.table = table
+        self.tables = tables
         self.connection: psycopg.Connection | None = None
         self.lock = threading.Lock()
         self.failures = 0
 
-    def commit(self, rows: list[tuple], deadline: float) -> bool:
-        """True once committed; False if the deadline passed first. Raises psycopg.Error when
-        the database refuses the rows themselves."""
+    def commit(
+        self, rows: list[tuple], deadline: float, claim: IdempotencyClaim | None = None
+    ) -> bool | None:
+        """True once committed; False if the deadline passed first; None if the claim's key was
+        taken (nothing written). Raises psycopg.Error when the database refuses the rows."""
         ambiguous = False
         with self.lock:
             while True:
@@ -107,11 +186,13 @@ class DirectLogWriter:
                         self.connection = psycopg.connect(
                             **self.connect_kwargs, autocommit=False, **CONNECT_OPTIONS
                         )
-                    rows_write(self.connection, self.table, rows, idempotent=ambiguous)
+                    [written] = rows_write(
+                        self.connection, self.tables, [(rows, claim)], idempotent=ambiguous
+                    )
                     if self.failures:
                         log.info("execution log writes recovered after %d failures", self.failures)
                         self.failures = 0
-                    return True
+                    return True if written else None
                 except psycopg.OperationalError as error:
                     ambiguous = True  # the COMMIT may have reached the server
                     self.failures += 1
@@ -130,10 +211,10 @@ class DirectLogWriter:
 
 
 class GroupCommitLogWriter(threading.Thread):
-    def __init__(self, connect_kwargs: dict, table: str):
+    def __init__(self, connect_kwargs: dict, tables: LogTables):
         super().__init__(name="execution-log-writer", daemon=True)
         self.connect_kwargs = connect_kwargs
-        self.table = table
+        self.tables = tables
         self.pending: deque[LogTicket] = deque()
         self.wakeup = threading.Condition()
         self.stopping = False
@@ -142,8 +223,8 @@ class GroupCommitLogWriter(threading.Thread):
         self.rows = 0
         self.failures = 0
 
-    def submit(self, rows: list[tuple]) -> LogTicket:
-        ticket = LogTicket(rows)
+    def submit(self, rows: list[tuple], claim: IdempotencyClaim | None = None) -> LogTicket:
+        ticket = LogTicket(rows, claim)
         with self.wakeup:
             self.pending.append(ticket)
             self.wakeup.notify()
@@ -174,7 +255,7 @@ class GroupCommitLogWriter(threading.Thread):
                     self.connection = psycopg.connect(
                         **self.connect_kwargs, autocommit=False, **CONNECT_OPTIONS
                     )
-                self._write(batch, idempotent=ambiguous)
+                written = self._write(batch, idempotent=ambiguous)
             except psycopg.OperationalError as error:
                 # The connection broke: the outcome of a COMMIT in flight is unknown.
                 self.failures += 1
@@ -199,8 +280,9 @@ class GroupCommitLogWriter(threading.Thread):
                     time.sleep(RETRY_SECONDS)
                     continue
                 return
-            for ticket in batch:
+            for ticket, kept in zip(batch, written, strict=True):
                 with ticket._lock:
+                    ticket.duplicate = not kept
                     ticket.done.set()
             self.batches += 1
             self.rows += sum(len(ticket.rows) for ticket in batch)
@@ -209,18 +291,18 @@ class GroupCommitLogWriter(threading.Thread):
                 self.failures = 0
             return
 
-    def _write(self, batch: list[LogTicket], *, idempotent: bool) -> None:
-        rows_write(
+    def _write(self, batch: list[LogTicket], *, idempotent: bool) -> list[bool]:
+        return rows_write(
             self.connection,
-            self.table,
-            [row for ticket in batch for row in ticket.rows],
+            self.tables,
+            [(ticket.rows, ticket.claim) for ticket in batch],
             idempotent=idempotent,
         )
 
     def _write_one_by_one(self, batch: list[LogTicket]) -> None:
         for ticket in batch:
             try:
-                self._write([ticket], idempotent=True)
+                [kept] = self._write([ticket], idempotent=True)
             except psycopg.OperationalError:
                 raise  # an outage, not a refusal: the caller retries
             except psycopg.Error as error:
@@ -231,6 +313,7 @@ class GroupCommitLogWriter(threading.Thread):
                     ticket.done.set()
                 continue
             with ticket._lock:
+                ticket.duplicate = not kept
                 ticket.done.set()
 
     def _rollback(self):
@@ -270,7 +353,7 @@ def log_writer() -> GroupCommitLogWriter:
             connection = connections[alias]
             _writer = GroupCommitLogWriter(
                 psycopg_connect_kwargs(connection.settings_dict),
-                connection.ops.quote_name(ExecutionLog._meta.db_table),
+                LogTables.for_connection(connection),
             )
             _writer.start()
             _writer_pid = os.getpid()
@@ -288,8 +371,7 @@ def direct_log_writer() -> DirectLogWriter:
         alias = router.db_for_write(ExecutionLog)
         connection = connections[alias]
         _direct = DirectLogWriter(
-            psycopg_connect_kwargs(connection.settings_dict),
-            connection.ops.quote_name(ExecutionLog._meta.db_table),
+            psycopg_connect_kwargs(connection.settings_dict), LogTables.for_connection(connection)
         )
         _direct_pid = os.getpid()
     return _direct

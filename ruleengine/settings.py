@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ruleengine.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
 
 # The evaluate endpoints' own stack (ruleengine/wsgi.py): token-authenticated JSON only.
 EVALUATE_MIDDLEWARE = [
+    "ruleengine.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ruleengine.middleware.StaticCSPMiddleware",
 ]
@@ -380,6 +382,13 @@ IMPORT_MAX_DOCUMENT_BYTES = env.int("IMPORT_MAX_DOCUMENT_BYTES", default=8 * 102
 # How long an evaluate request may wait for its log row to commit (database outages included)
 # before it answers 503 with Retry-After; a 2xx always means the row is committed.
 EVALUATE_LOG_BUDGET_SECONDS = env.float("EVALUATE_LOG_BUDGET_SECONDS", default=5.0)
+# How long an Idempotency-Key on evaluate and batch replays its first answer; after that the key
+# may be used again (manage.py purge_idempotency_keys deletes expired keys).
+IDEMPOTENCY_KEY_TTL_HOURS = env.float("IDEMPOTENCY_KEY_TTL_HOURS", default=24.0)
+if not IDEMPOTENCY_KEY_TTL_HOURS > 0:
+    raise ImproperlyConfigured(
+        f"IDEMPOTENCY_KEY_TTL_HOURS must be above 0, not {IDEMPOTENCY_KEY_TTL_HOURS}"
+    )
 # Engine (CPU) time one evaluation may use (per batch item, per backtest input) before it stops
 # and fails (422 evaluation_budget_exceeded, a failed log row); typical ones take 5-50 µs.
 EVALUATION_BUDGET_MS = env.float("EVALUATION_BUDGET_MS", default=5.0)

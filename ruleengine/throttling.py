@@ -8,7 +8,20 @@ TRY_IT_RATE_LIMIT, TEST_RUN_RATE_LIMIT, BACKTEST_RATE_LIMIT). The counters live 
 cache: per process by default, shared across nodes with CACHE_URL=redis://...
 """
 
+import math
+from dataclasses import dataclass
+
 from rest_framework.throttling import SimpleRateThrottle
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitState:
+    """Where a request left its client's window: for the RateLimit-* response headers."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int
+    window_seconds: int
 
 
 class FixedWindowThrottle(SimpleRateThrottle):
@@ -50,6 +63,13 @@ class FixedWindowThrottle(SimpleRateThrottle):
             self.cache.add(key, 0, timeout=int(self.duration) + 1)
             count = self.cache.incr(key)
         self.window_end = (window + 1) * self.duration
+        # DRF's Request takes attributes; the view's finalize_response turns this into headers.
+        request.rate_limit = RateLimitState(
+            limit=self.num_requests,
+            remaining=max(0, self.num_requests - count),
+            reset_seconds=math.ceil(self.window_end - self.now),
+            window_seconds=int(self.duration),
+        )
         return count <= self.num_requests
 
     def wait(self):
@@ -95,3 +115,15 @@ def rate_text(scope: str) -> str:
     count, seconds = throttle.parse_rate(throttle.THROTTLE_RATES[scope])
     unit = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}[seconds]
     return f"{count} per {unit}"
+
+
+def rate_limit_headers_add(request, response) -> None:
+    """The RateLimit-Limit, -Remaining and -Reset headers (IETF httpapi draft; Reset in seconds)
+    and RateLimit-Policy, from the window the request was counted in; nothing if unthrottled."""
+    state = getattr(request, "rate_limit", None)
+    if state is None:
+        return
+    response["RateLimit-Limit"] = str(state.limit)
+    response["RateLimit-Remaining"] = str(state.remaining)
+    response["RateLimit-Reset"] = str(state.reset_seconds)
+    response["RateLimit-Policy"] = f"{state.limit};w={state.window_seconds}"

@@ -6,9 +6,11 @@ rules.services.active_rulesets, and the log row goes to the group-commit writer
 (executions.log_writer); the response waits for that commit.
 """
 
+import re
 import time
 
 from django.conf import settings
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -20,7 +22,7 @@ from executions.api.evaluate_schema import (
     EVALUATE_DESCRIPTION,
     EVALUATE_ERRORS,
     EVALUATE_EXAMPLES,
-    EVALUATE_TENANT_PARAMETER,
+    EVALUATE_HEADER_PARAMETERS,
     BatchEvaluationSerializer,
     EvaluateBatchSerializer,
     EvaluateSerializer,
@@ -28,19 +30,34 @@ from executions.api.evaluate_schema import (
 )
 from executions.models import ExecutionSource
 from executions.services.evaluation import BUDGET_EXCEEDED, evaluation_run
+from executions.services.idempotency import (
+    IdempotencyKeyInvalid,
+    idempotency_claim,
+    idempotent_request,
+    stored_answer,
+)
 from executions.services.log_rows import execution_log_row
-from executions.services.log_writes import LogRefused, LogUnavailable, execution_logs_commit
+from executions.services.log_writes import (
+    IdempotencyKeyTaken,
+    LogRefused,
+    LogUnavailable,
+    execution_logs_commit,
+)
 from ruleengine.api.access import capability_check, request_tenant_role
 from ruleengine.api.authentication import ApiTokenAuthentication
-from ruleengine.api.errors import ApiError
+from ruleengine.api.errors import ApiError, error_body
 from ruleengine.api.rendering import OrjsonParser, OrjsonRenderer, accepts_json
-from ruleengine.throttling import FixedWindowThrottle
+from ruleengine.throttling import FixedWindowThrottle, rate_limit_headers_add
 from ruleengine.worker_slots import worker_slot
 from rules.choices import Capability
 from rules.services.active_rulesets import active_compiled_ruleset
 
-EVALUATE_FIELDS = {"ruleset", "version", "data", "dry_run", "trace"}
-BATCH_FIELDS = {"ruleset", "version", "items", "dry_run", "trace"}
+EVALUATE_FIELDS = {"ruleset", "version", "data", "dry_run", "trace", "correlation_id"}
+BATCH_FIELDS = {"ruleset", "version", "items", "dry_run", "trace", "correlation_id"}
+CORRELATION_ID_LIMIT = 200
+# Printable characters and spaces: it is shown in the admin and written to log lines.
+CORRELATION_ID_PATTERN = re.compile(rf"[^\x00-\x1f\x7f]{{1,{CORRELATION_ID_LIMIT}}}\Z")
+RENDERER = OrjsonRenderer()
 
 
 # --- Input checks ----------------------------------------------------------------------------
@@ -75,7 +92,111 @@ def _request_fields(body, allowed: set[str]) -> dict:
     for name in ("dry_run", "trace"):
         if not isinstance(body.get(name, False), bool):
             raise _invalid(name, "must be true or false")
+    correlation_id = body.get("correlation_id")
+    if correlation_id is not None and not (
+        isinstance(correlation_id, str) and CORRELATION_ID_PATTERN.match(correlation_id)
+    ):
+        raise _invalid(
+            "correlation_id",
+            f"must be a string of 1 to {CORRELATION_ID_LIMIT} characters without control "
+            "characters",
+        )
     return body
+
+
+def _log_ids(request, fields) -> dict:
+    """The request id (ruleengine.middleware) and the correlation id (the body's, else the
+    X-Correlation-ID header's) to store on the log rows."""
+    correlation_id = fields.get("correlation_id")
+    if correlation_id is None:
+        correlation_id = request.META.get("HTTP_X_CORRELATION_ID")
+        if correlation_id is not None and not CORRELATION_ID_PATTERN.match(correlation_id):
+            raise ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code="invalid",
+                message=f"X-Correlation-ID: must be 1 to {CORRELATION_ID_LIMIT} characters "
+                "without control characters",
+                details={"X-Correlation-ID": ["invalid"]},
+            )
+    return {
+        "request_id": getattr(request, "request_id", ""),
+        "correlation_id": correlation_id or "",
+    }
+
+
+def _idempotent(request, tenant, fields):
+    """The request's Idempotency-Key and fingerprint, or None: no key, or a dry run (it writes
+    nothing, so a retry of it repeats nothing)."""
+    header = request.META.get("HTTP_IDEMPOTENCY_KEY")
+    if header is None or fields.get("dry_run"):
+        return None
+    try:
+        return idempotent_request(
+            header=header,
+            tenant_id=tenant.pk,
+            caller=_caller(request),
+            method=request.method,
+            path=request.path,
+            body=request.data,
+        )
+    except IdempotencyKeyInvalid as error:
+        raise ApiError(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            code="invalid",
+            message=str(error),
+            details={"Idempotency-Key": [str(error)]},
+        ) from error
+
+
+def _replay(stored, idempotent) -> HttpResponse:
+    """The stored first answer of a key; 422 if the key came with another request."""
+    if stored.request_hash != idempotent.fingerprint:
+        message = (
+            f"Idempotency-Key '{idempotent.key}' was already used with a different request "
+            f"in the last {settings.IDEMPOTENCY_KEY_TTL_HOURS:g} hours "
+            "(IDEMPOTENCY_KEY_TTL_HOURS); send a new key for a new request."
+        )
+        raise ApiError(
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            code="idempotency_key_reused",
+            message=message,
+            details={"Idempotency-Key": [message]},
+        )
+    response = HttpResponse(
+        stored.response_body, status=stored.response_status, content_type="application/json"
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _log_commit(rows, started, idempotent, *, result=None, error=None, execution_id=None):
+    """Commit the request's log rows (503 when the log is unavailable). With an idempotency
+    key, its answer (`result`, or `error`'s body) commits with them; if the key turns out to be
+    taken meanwhile, returns the stored answer to send instead."""
+    if idempotent is None:
+        _commit_or_503(rows, started)
+        return None
+    if error is not None:
+        status_code = error.status_code
+        payload = error_body(error.error_code, str(error.detail), error.details)
+    else:
+        status_code, payload = status.HTTP_200_OK, result
+    claim = idempotency_claim(
+        idempotent, status=status_code, body=RENDERER.render(payload), execution_id=execution_id
+    )
+    try:
+        _commit_or_503(rows, started, claim)
+    except IdempotencyKeyTaken:
+        stored = stored_answer(idempotent)
+        if stored is None:  # purged in between: as unlikely as it is harmless to retry
+            raise ApiError(
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                code="log_unavailable",
+                message="The idempotency key changed while this request ran. Retry shortly.",
+                headers={"Retry-After": "1"},
+            ) from None
+        return _replay(stored, idempotent)
+    return None
 
 
 def _caller(request) -> str:
@@ -117,10 +238,10 @@ def _result(evaluation, execution_id, elapsed_ms: float, with_trace: bool) -> di
     return result
 
 
-def _commit_or_503(rows, started: float) -> None:
+def _commit_or_503(rows, started: float, claim=None) -> None:
     deadline = started + settings.EVALUATE_LOG_BUDGET_SECONDS - 0.25
     try:
-        execution_logs_commit(rows, deadline=deadline)
+        execution_logs_commit(rows, deadline=deadline, claim=claim)
     except LogRefused as error:
         raise ApiError(
             status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
@@ -154,6 +275,11 @@ class JsonOnlyView(APIView):
             )
         return renderer, renderer.media_type
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        rate_limit_headers_add(request, response)
+        return response
+
 
 class EvaluateThrottle(FixedWindowThrottle):
     """Per client: EVALUATE_RATE_LIMIT; dry runs (any status, traced) count apart, in their own
@@ -174,7 +300,7 @@ class EvaluateView(JsonOnlyView):
         summary="Evaluate one input against a ruleset",
         description=EVALUATE_DESCRIPTION,
         request=EvaluateSerializer,
-        parameters=[EVALUATE_TENANT_PARAMETER],
+        parameters=EVALUATE_HEADER_PARAMETERS,
         responses={200: EvaluationSerializer, **EVALUATE_ERRORS},
         examples=EVALUATE_EXAMPLES,
     )
@@ -190,7 +316,12 @@ class EvaluateView(JsonOnlyView):
     def evaluate(self, request, fields: dict, started: float):
         tenant, compiled, identity = _ruleset(request, fields)
         dry_run, trace = fields.get("dry_run", False), fields.get("trace", False)
+        idempotent = _idempotent(request, tenant, fields)
+        if idempotent is not None and (stored := stored_answer(idempotent)) is not None:
+            return _replay(stored, idempotent)
+        ids = _log_ids(request, fields)
         if "data" not in fields:
+            error = _invalid("data", "required")
             if not dry_run:
                 failure = execution_log_row(
                     tenant_id=tenant.pk,
@@ -198,9 +329,14 @@ class EvaluateView(JsonOnlyView):
                     error="data: required",
                     source=ExecutionSource.API,
                     caller=_caller(request),
+                    **ids,
                 )
-                _commit_or_503([failure], started)
-            raise _invalid("data", "required")
+                replay = _log_commit(
+                    [failure], started, idempotent, error=error, execution_id=failure.execution_id
+                )
+                if replay is not None:
+                    return replay
+            raise error
         outcome = evaluation_run(
             compiled=compiled,
             identity=identity,
@@ -209,28 +345,43 @@ class EvaluateView(JsonOnlyView):
             source=None if dry_run else ExecutionSource.API,
             caller=_caller(request),
             trace=trace or dry_run,
+            **ids,
         )
-        if not dry_run:
-            _commit_or_503([outcome.row], started)
+        error = result = None
         if outcome.code == BUDGET_EXCEEDED:
             # Valid input the ruleset could not evaluate within EVALUATION_BUDGET_MS; logged.
-            raise ApiError(
+            error = ApiError(
                 status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
                 code=outcome.code,
                 message=outcome.problem,
                 details=outcome.details,
             )
-        if outcome.problem is not None:
+        elif outcome.problem is not None:
             field, _, message = outcome.problem.partition(": ")
-            raise _invalid(field, message)
-        result = _result(
-            outcome.evaluation,
-            None if dry_run else outcome.row.execution_id,
-            outcome.elapsed_ms,
-            trace or dry_run,
-        )
-        result["ruleset"] = _identity(identity)
-        result["dry_run"] = dry_run
+            error = _invalid(field, message)
+        else:
+            result = _result(
+                outcome.evaluation,
+                None if dry_run else outcome.row.execution_id,
+                outcome.elapsed_ms,
+                trace or dry_run,
+            )
+            result["ruleset"] = _identity(identity)
+            result["dry_run"] = dry_run
+            result["correlation_id"] = ids["correlation_id"] or None
+        if not dry_run:
+            replay = _log_commit(
+                [outcome.row],
+                started,
+                idempotent,
+                result=result,
+                error=error,
+                execution_id=outcome.row.execution_id,
+            )
+            if replay is not None:
+                return replay
+        if error is not None:
+            raise error
         return Response(result)
 
 
@@ -246,7 +397,7 @@ class EvaluateBatchView(JsonOnlyView):
         summary="Evaluate many inputs; one bad item does not fail the batch",
         description=BATCH_DESCRIPTION,
         request=EvaluateBatchSerializer,
-        parameters=[EVALUATE_TENANT_PARAMETER],
+        parameters=EVALUATE_HEADER_PARAMETERS,
         responses={200: BatchEvaluationSerializer, **EVALUATE_ERRORS},
         examples=BATCH_EXAMPLES,
         tags=["evaluate"],
@@ -273,6 +424,10 @@ class EvaluateBatchView(JsonOnlyView):
     def evaluate(self, request, fields: dict, items: list, started: float):
         tenant, compiled, identity = _ruleset(request, fields)
         dry_run, trace = fields.get("dry_run", False), fields.get("trace", False)
+        idempotent = _idempotent(request, tenant, fields)
+        if idempotent is not None and (stored := stored_answer(idempotent)) is not None:
+            return _replay(stored, idempotent)
+        ids = _log_ids(request, fields)
         caller = _caller(request)
         source = None if dry_run else ExecutionSource.BATCH
         results, rows, errors = [], [], 0
@@ -286,6 +441,7 @@ class EvaluateBatchView(JsonOnlyView):
                 caller=caller,
                 trace=trace or dry_run,
                 where=f"items[{index}]",
+                **ids,
             )
             execution_id = None
             if not dry_run:
@@ -303,14 +459,16 @@ class EvaluateBatchView(JsonOnlyView):
                 )
             result["index"] = index
             results.append(result)
+        answer = {
+            "ruleset": _identity(identity),
+            "count": len(items),
+            "errors": errors,
+            "dry_run": dry_run,
+            "correlation_id": ids["correlation_id"] or None,
+            "results": results,
+        }
         if not dry_run:
-            _commit_or_503(rows, started)
-        return Response(
-            {
-                "ruleset": _identity(identity),
-                "count": len(items),
-                "errors": errors,
-                "dry_run": dry_run,
-                "results": results,
-            }
-        )
+            replay = _log_commit(rows, started, idempotent, result=answer)
+            if replay is not None:
+                return replay
+        return Response(answer)

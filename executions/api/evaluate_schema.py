@@ -6,7 +6,7 @@ tenant `demo`, ruleset `credit_scoring` 1.0, rules R001 credit_score > 700 for 1
 income >= 50000 for 50, R003 debt_ratio < 0.4 for 50 × 1.5); a test sends them to the demo.
 """
 
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
 
 from ruleengine.api.schema import error_response, tenant_header_parameter
@@ -52,6 +52,33 @@ EVALUATE_TENANT_PARAMETER = tenant_header_parameter(
     "Slug of the tenant whose ruleset is evaluated; required when the API client's account "
     "belongs to several tenants. Another tenant's slug: 404."
 )
+EVALUATE_HEADER_PARAMETERS = [
+    EVALUATE_TENANT_PARAMETER,
+    OpenApiParameter(
+        "Idempotency-Key",
+        str,
+        OpenApiParameter.HEADER,
+        description="Any unique string (a UUID) of 1-255 printable ASCII characters. A retry "
+        "with the same key and body gets the first answer (same execution_id, header "
+        "`Idempotent-Replayed: true`) and logs nothing more, on any node, also after a 503; the "
+        "same key with another body is a 422. Keys are per tenant and API client and live "
+        "IDEMPOTENCY_KEY_TTL_HOURS (24). Ignored on dry runs.",
+    ),
+    OpenApiParameter(
+        "X-Request-ID",
+        str,
+        OpenApiParameter.HEADER,
+        description="Your id for this request (1-128 of letters, digits, `._:@/+=-`); else "
+        "one is generated. Echoed in the X-Request-ID response header and stored on the log "
+        "rows. Responses also carry RateLimit-Limit, -Remaining, -Reset and -Policy.",
+    ),
+    OpenApiParameter(
+        "X-Correlation-ID",
+        str,
+        OpenApiParameter.HEADER,
+        description="As the body's `correlation_id` (the body wins when both are sent).",
+    ),
+]
 
 
 # --- Request ---------------------------------------------------------------------------------
@@ -69,6 +96,12 @@ class EvaluateSerializer(serializers.Serializer):
         default=False, help_text="Evaluate without logging; any version; the trace included."
     )
     trace = serializers.BooleanField(default=False, help_text="Explain every rule (`trace`).")
+    correlation_id = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Your own id for this call (e.g. an order number): stored on the log row, "
+        "echoed, and a filter of GET /execution-logs. Or send the X-Correlation-ID header.",
+    )
 
 
 class EvaluateBatchSerializer(serializers.Serializer):
@@ -87,6 +120,11 @@ class EvaluateBatchSerializer(serializers.Serializer):
         default=False, help_text="Evaluate without logging; any version; every item traced."
     )
     trace = serializers.BooleanField(default=False, help_text="Explain every rule of every item.")
+    correlation_id = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Your own id for this batch: stored on every item's log row, and echoed.",
+    )
 
 
 # --- Response --------------------------------------------------------------------------------
@@ -157,6 +195,9 @@ class EvaluationSerializer(serializers.Serializer):
     )
     execution_time_ms = serializers.FloatField(help_text="Time spent evaluating, not logging.")
     dry_run = serializers.BooleanField()
+    correlation_id = serializers.CharField(
+        allow_null=True, help_text="The request's correlation id; null without one."
+    )
     trace = TraceItemSerializer(
         many=True, required=False, help_text="With trace or dry_run: one entry per active rule."
     )
@@ -189,6 +230,9 @@ class BatchEvaluationSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Items evaluated.")
     errors = serializers.IntegerField(help_text="Items with `error`.")
     dry_run = serializers.BooleanField()
+    correlation_id = serializers.CharField(
+        allow_null=True, help_text="The request's correlation id (on every item's log row)."
+    )
     results = BatchItemSerializer(many=True, help_text="One per item, in order.")
 
 
@@ -206,7 +250,8 @@ EVALUATE_ERRORS = {
     ),
     422: error_response(
         "`evaluation_budget_exceeded`: a valid input the ruleset could not evaluate within "
-        "EVALUATION_BUDGET_MS (logged as a failed evaluation; budget and use in `details`)"
+        "EVALUATION_BUDGET_MS (logged as a failed evaluation; budget and use in `details`). "
+        "`idempotency_key_reused`: the Idempotency-Key was used with another request."
     ),
     500: error_response("The execution log refused the row (`log_refused`): nothing recorded"),
     503: error_response(
@@ -309,6 +354,7 @@ EVALUATE_EXAMPLES = [
             **APPROVED,
             "execution_time_ms": 0.0235,
             "dry_run": False,
+            "correlation_id": None,
         },
         response_only=True,
     ),
@@ -320,6 +366,7 @@ EVALUATE_EXAMPLES = [
             **DECLINED,
             "execution_time_ms": 0.0368,
             "dry_run": False,
+            "correlation_id": None,
         },
         response_only=True,
     ),
@@ -331,6 +378,7 @@ EVALUATE_EXAMPLES = [
             **REVIEW,
             "execution_time_ms": 0.0564,
             "dry_run": True,
+            "correlation_id": None,
             "trace": REVIEW_TRACE,
         },
         response_only=True,
@@ -354,6 +402,7 @@ BATCH_EXAMPLES = [
             "count": 3,
             "errors": 1,
             "dry_run": False,
+            "correlation_id": None,
             "results": [
                 {
                     "execution_id": "01a2359f-0092-709b-9d04-e0e91b68f9c6",

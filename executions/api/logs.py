@@ -66,6 +66,8 @@ class ExecutionLogSummarySerializer(serializers.ModelSerializer):
             "error_message",
             "source",
             "caller",
+            "request_id",
+            "correlation_id",
         ]
         read_only_fields = fields
 
@@ -207,6 +209,8 @@ class ExecutionLogFilter(filters.FilterSet):
     success = TrueFalseFilter(help_text="true or false; anything else is a 400.")
     action_recommendation = filters.CharFilter()
     source = filters.ChoiceFilter(choices=ExecutionSource.choices)
+    correlation_id = filters.CharFilter(help_text="The correlation id the caller sent.")
+    request_id = filters.CharFilter(help_text="The X-Request-ID of the evaluate call.")
 
     class Meta:
         model = ExecutionLog
@@ -219,6 +223,8 @@ class ExecutionLogFilter(filters.FilterSet):
             "success",
             "action_recommendation",
             "source",
+            "correlation_id",
+            "request_id",
         ]
 
 

@@ -55,6 +55,8 @@ def evaluation_run(
     trace: bool = False,
     where: str = "data",
     budget_ms: float | None = None,
+    request_id: str = "",
+    correlation_id: str = "",
 ) -> EvaluationOutcome:
     """Check and evaluate one input and build its unsaved log row: the one evaluation step.
 
@@ -62,8 +64,9 @@ def evaluation_run(
     None to build no row (dry runs, backtests, replays without logging); `where` names the input
     in a refusal; `budget_ms` the engine-time budget (default EVALUATION_BUDGET_MS). A refused
     input is not evaluated; its row records the failure, as does an evaluation stopped by the
-    budget (with its input and time).
+    budget (with its input and time). `request_id` and `correlation_id` go on the row.
     """
+    ids = {"request_id": request_id, "correlation_id": correlation_id}
     try:
         evaluation_input_check(data, where=where)
     except InputRefused as error:
@@ -71,7 +74,12 @@ def evaluation_run(
         row = None
         if source is not None:
             row = execution_log_row(
-                tenant_id=tenant_id, ruleset=identity, error=problem, source=source, caller=caller
+                tenant_id=tenant_id,
+                ruleset=identity,
+                error=problem,
+                source=source,
+                caller=caller,
+                **ids,
             )
         return EvaluationOutcome(row=row, problem=problem, code=INPUT_INVALID)
     if budget_ms is None:
@@ -90,6 +98,7 @@ def evaluation_run(
             source=source,
             caller=caller,
             where=where,
+            ids=ids,
         )
     elapsed_ms = (time.perf_counter() - started) * 1000
     row = None
@@ -102,18 +111,33 @@ def evaluation_run(
             elapsed_ms=elapsed_ms,
             source=source,
             caller=caller,
+            **ids,
         )
     return EvaluationOutcome(row=row, evaluation=evaluation, elapsed_ms=elapsed_ms)
 
 
 def _budget_failure(
-    error: EvaluationBudgetExceeded, *, elapsed_ms, tenant_id, identity, data, source, caller, where
+    error: EvaluationBudgetExceeded,
+    *,
+    elapsed_ms,
+    tenant_id,
+    identity,
+    data,
+    source,
+    caller,
+    where,
+    ids,
 ) -> EvaluationOutcome:
     problem = f"{where}: {error} (EVALUATION_BUDGET_MS)"
     row = None
     if source is not None:
         row = execution_log_row(
-            tenant_id=tenant_id, ruleset=identity, error=problem, source=source, caller=caller
+            tenant_id=tenant_id,
+            ruleset=identity,
+            error=problem,
+            source=source,
+            caller=caller,
+            **ids,
         )
         # Unlike a refused input, this one passed the input check: keep it, to reproduce.
         row.input_data = data

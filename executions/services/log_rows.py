@@ -34,6 +34,8 @@ def execution_log_row(
     source: str,
     caller: str = "",
     error: str | None = None,
+    request_id: str = "",
+    correlation_id: str = "",
 ) -> ExecutionLog:
     """An unsaved log row for one evaluation, or for an input refused with `error`.
 
@@ -54,6 +56,8 @@ def execution_log_row(
             error_message=error,
             source=source,
             caller=caller,
+            request_id=request_id,
+            correlation_id=correlation_id,
         )
     output = {
         "total_points": evaluation.total_points,
@@ -76,6 +80,8 @@ def execution_log_row(
         execution_time_ms=elapsed_ms,
         source=source,
         caller=caller,
+        request_id=request_id,
+        correlation_id=correlation_id,
     )
 
 

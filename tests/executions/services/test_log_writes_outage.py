@@ -193,3 +193,84 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_flushes_the_log(clus
     assert len(ok) > 50
     assert {o.execution_id for o in ok} - logged_ids(cluster.url) == set()
     assert all(o.status in (200, 0) for o in outcomes), {o.status for o in outcomes}
+
+
+@pytest.mark.parametrize(
+    ("workers", "threads"),
+    [(2, 8), (4, 1)],
+    ids=["gthread-group-commit", "sync-direct-write"],
+)
+def test_retries_with_an_idempotency_key_through_an_outage_log_each_request_once(
+    cluster, workers, threads
+):
+    # A short budget, so requests caught by the outage answer 503 and are retried with their key;
+    # some of those rows commit after their 503 (the COPY was on its way), and their retry must
+    # get the stored answer instead of logging a second row.
+    server = AppServer(
+        cluster.url, workers=workers, threads=threads, env={"EVALUATE_LOG_BUDGET_SECONDS": "1.5"}
+    )
+    prefix = f"idem-{workers}x{threads}-"
+    answers: dict[str, str] = {}  # key -> execution_id of its final 200
+    attempts = {"503": 0, "replayed": 0, "errors": 0}
+    lock = threading.Lock()
+    with server:
+        stop_at = time.monotonic() + 12
+
+        def client(number: int):
+            http = server.connection(timeout=10)
+            sequence = 0
+            while time.monotonic() < stop_at:
+                sequence += 1
+                key = f"{prefix}{number}-{sequence}"
+                headers = {"Idempotency-Key": key, "X-Request-ID": key}
+                while True:  # the same request until it gets its 200
+                    try:
+                        status, body, answer_headers = request(
+                            http,
+                            "POST",
+                            "/api/v1/evaluate",
+                            {"data": INPUT},
+                            token=cluster.token,
+                            headers=headers,
+                        )
+                    except OSError:
+                        with lock:
+                            attempts["errors"] += 1
+                        http = server.connection(timeout=10)
+                        time.sleep(0.1)
+                        continue
+                    if status == 200:
+                        with lock:
+                            answers[key] = body["execution_id"]
+                            attempts["replayed"] += (
+                                answer_headers.get("Idempotent-Replayed") == "true"
+                            )
+                        break
+                    assert status == 503, (status, body)
+                    with lock:
+                        attempts["503"] += 1
+                    time.sleep(0.2)
+
+        threads_ = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for thread in threads_:
+            thread.start()
+        time.sleep(4)
+        with cluster.down():
+            time.sleep(3)
+        for thread in threads_:
+            thread.join()
+    with psycopg.connect(cluster.url) as connection:
+        logged = connection.execute(
+            "select request_id, execution_id::text from executions_executionlog "
+            "where request_id like %s",
+            [prefix + "%"],
+        ).fetchall()
+    print(
+        f"\n{workers}x{threads} keyed retries through a 3s outage: {len(answers)} requests, "
+        f"{len(logged)} log rows, {attempts}"
+    )
+    # Every request logged exactly once, under the execution_id its client was given.
+    assert sorted(key for key, _ in logged) == sorted(answers)
+    assert dict(logged) == answers
+    # The outage really made clients retry.
+    assert attempts["503"] + attempts["errors"] > 0
