@@ -39,6 +39,13 @@ class ConditionMode(models.TextChoices):
     ANY = "any", "Any (exclusive)"
 
 
+class RulesetSemantics(models.TextChoices):
+    """How a ruleset evaluates (rules/engine/original.py): this product's, or the original's."""
+
+    STRICT = "strict", "Strict (every rule yields a result; patterns of one length)"
+    ORIGINAL = "original", "Original (rules on absent attributes are left out, as the original did)"
+
+
 class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
     AUTHOR = "author", "Author"

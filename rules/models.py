@@ -15,6 +15,7 @@ from rules.choices import (
     ConditionMode,
     ItemStatus,
     Role,
+    RulesetSemantics,
     RulesetStatus,
 )
 from rules.tenant_roles import caller_tenant_ids
@@ -185,6 +186,13 @@ class Ruleset(TimestampedModel):
     is_default = models.BooleanField(
         default=False, help_text="Evaluated when a request names no ruleset."
     )
+    semantics = models.CharField(
+        max_length=10,
+        choices=RulesetSemantics.choices,
+        default=RulesetSemantics.STRICT,
+        help_text="Original: only the rules whose attributes are in the input run, as in the "
+        "original system; patterns and results of any length.",
+    )
     tags = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     # Bumped by every write to the ruleset or its parts; caches of compiled rulesets compare it.
@@ -323,8 +331,13 @@ class Rule(TimestampedModel):
     priority = models.IntegerField(default=0, help_text="Rules run in ascending priority.")
     # Source order, so equal priorities keep the order of the ruleset (and of imported files).
     position = models.PositiveIntegerField(default=0)
+    # One character in `strict` semantics (the engine checks it); any text, with templates, in
+    # `original`, where the original's files may leave it empty.
     action_result = models.CharField(
-        max_length=1, default="Y", help_text="Appended to the pattern when the rule matches."
+        max_length=200,
+        blank=True,
+        default="Y",
+        help_text="Appended to the pattern when the rule matches.",
     )
     status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.ACTIVE)
     version = models.PositiveIntegerField(default=1, editable=False)

@@ -217,7 +217,8 @@ def ruleset_with_rules(*, tenant=None, rules=2, status=RulesetStatus.DRAFT, **fi
     ruleset = RulesetFactory(tenant=tenant or TenantFactory(), status=status, **fields)
     for _ in range(rules):
         RuleFactory(ruleset=ruleset)
-    PatternFactory(ruleset=ruleset, pattern_key="Y" * rules, action_recommendation="APPROVE")
+    if rules <= Pattern._meta.get_field("pattern_key").max_length:
+        PatternFactory(ruleset=ruleset, pattern_key="Y" * rules, action_recommendation="APPROVE")
     return ruleset
 
 
@@ -264,3 +265,27 @@ def authoring_counts() -> dict:
         model.__name__: model.objects.count()
         for model in (Ruleset, Rule, RuleCondition, Pattern, Condition, Action)
     }
+
+
+def large_ruleset(*, tenant, rules=1000, **fields) -> Ruleset:
+    """A valid draft with `rules` rules in one bulk INSERT (credit_score > 700 each) and the
+    all-matched pattern when it fits Pattern.pattern_key (500 characters): the size analysts'
+    real scoring rulesets reach."""
+    ruleset = RulesetFactory(tenant=tenant, **fields)
+    Rule.objects.bulk_create(
+        Rule(
+            ruleset=ruleset,
+            rule_id=f"R{number:04d}",
+            rule_name=f"Rule {number}",
+            attribute="credit_score",
+            operator="greater_than",
+            constant="700",
+            rule_point=1,
+            priority=number,
+            position=number,
+        )
+        for number in range(rules)
+    )
+    if rules <= Pattern._meta.get_field("pattern_key").max_length:
+        PatternFactory(ruleset=ruleset, pattern_key="Y" * rules, action_recommendation="APPROVE")
+    return ruleset

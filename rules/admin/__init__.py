@@ -14,7 +14,7 @@ way round); these modules link to them by URL name only.
 from django.contrib import admin
 
 # Imported for their registrations on the admin site.
-from rules.admin import catalogs, members, rulesets  # noqa: F401
+from rules.admin import catalogs, members, ruleset_parts, rulesets  # noqa: F401
 
 admin.site.site_header = "Rule engine"
 admin.site.site_title = "Rule engine admin"

@@ -27,6 +27,7 @@ from rules.models import (
 )
 from rules.services.editing import rule_catalog_form_check
 from rules.services.tenancy import member_create_problems
+from rules.services.validation import constant_fit_error
 
 
 def constant_help(operator: str) -> str:
@@ -107,11 +108,20 @@ class RulesetForm(forms.ModelForm):
 
     class Meta:
         model = Ruleset
-        fields = ("tenant", "name", "version", "description", "tags", "metadata")
+        fields = ("tenant", "name", "version", "description", "tags", "metadata", "semantics")
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2, "cols": 80}),
             "metadata": forms.Textarea(attrs={"rows": 3, "cols": 80}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "semantics" in self.fields:
+            # A form posted without it (older pages, scripts) keeps the ruleset's semantics.
+            self.fields["semantics"].required = False
+
+    def clean_semantics(self):
+        return self.cleaned_data.get("semantics") or self.instance.semantics
 
     def clean(self):
         cleaned = super().clean()
@@ -152,7 +162,8 @@ class RuleInlineForm(forms.ModelForm):
         required=False,
         label="Catalog conditions",
         help_text="Used with the operator “catalog conditions: all / any”.",
-        widget=forms.SelectMultiple(attrs={"size": 2, "class": "catalog-select"}),
+        # Tall enough to read several entries and pick with Ctrl/Shift (two rows were not).
+        widget=forms.SelectMultiple(attrs={"size": 6, "class": "catalog-select"}),
     )
 
     class Meta:
@@ -176,7 +187,7 @@ class RuleInlineForm(forms.ModelForm):
             "weight": forms.NumberInput(attrs={"class": "number-input", "step": "any"}),
             "rule_point": forms.NumberInput(attrs={"class": "number-input", "step": "any"}),
             "priority": forms.NumberInput(attrs={"class": "number-input"}),
-            "action_result": forms.TextInput(attrs={"class": "char-input", "maxlength": 1}),
+            "action_result": forms.TextInput(attrs={"class": "char-input", "maxlength": 200}),
         }
         labels = {"rule_point": "Points", "action_result": "Result"}
         field_classes = {"weight": CompactFloatField, "rule_point": CompactFloatField}
@@ -219,13 +230,23 @@ class RuleInlineForm(forms.ModelForm):
         try:
             rule_catalog_form_check(
                 condition_mode=self.condition_mode,
-                conditions=cleaned.get("catalog_condition_ids") or [],
+                # Forms without the field (the rules list, a rule's own form) keep the links.
+                conditions=(
+                    cleaned.get("catalog_condition_ids") or []
+                    if "catalog_condition_ids" in self.fields
+                    else None
+                ),
             )
         except ValidationError as error:
             # The domain rule's keys, as the fields of this form.
             fields = {"conditions": "catalog_condition_ids", "condition_mode": "operator"}
             for key, messages in error.message_dict.items():
                 self.add_error(fields[key], messages)
+        fit_error = constant_fit_error(
+            operator=cleaned.get("operator", ""), constant=cleaned.get("constant", "")
+        )
+        if fit_error and "constant" not in self.errors:
+            self.add_error("constant", fit_error)
         return cleaned
 
 

@@ -11,11 +11,14 @@ from simple_history.models import is_historic
 from rules.admin.service_errors import service_error_report
 from rules.choices import RulesetStatus
 from rules.errors import ServiceError
+from rules.models import Ruleset
 from rules.selectors.history import (
     HISTORY_NOISE_FIELDS,
     ruleset_part_changes,
     ruleset_stored_status,
 )
+from rules.selectors.version_diff import ruleset_parts_state, states_diff
+from rules.selectors.version_history import ruleset_entry_moment, ruleset_state_at
 
 
 def ruleset_status_now(ruleset) -> str:
@@ -52,6 +55,26 @@ class RulesetHistoryAdminMixin(RevisionAdminMixin):
                 helper = self.get_historical_record_context_helper(request, previous)
                 previous.history_delta_changes = helper.context_for_delta_changes(delta)
             previous = current
+
+    object_history_form_template = "admin/rules/ruleset/object_history_form.html"
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """The revision page shows the whole version at that entry: rules, patterns, tests."""
+        self._history_object_check(request, unquote(object_id))
+        context = dict(extra_context or {})
+        ruleset_id = int(unquote(object_id))
+        entry = Ruleset.history.filter(id=ruleset_id, history_id=version_id).first()
+        if entry is not None:
+            moment = ruleset_entry_moment(ruleset_id=ruleset_id, history_id=entry.history_id)
+            state = ruleset_state_at(ruleset_id=ruleset_id, at=moment)
+            context["version_state"] = state
+            current = Ruleset.objects.filter(pk=ruleset_id).first()
+            if current is not None:
+                context["state_diff"] = states_diff(
+                    ruleset_parts_state(current), state.as_diffable()
+                )
+                context["diff_against"] = current
+        return super().history_form_view(request, object_id, version_id, context)
 
     def history_view(self, request, object_id, extra_context=None):
         self._history_object_check(request, unquote(object_id))

@@ -13,13 +13,21 @@ from django.utils.html import format_html
 
 from ruleengine.admin_display import check_row, json_text, status_badge
 from ruleengine.admin_non_production import non_production_page
+from rules.admin.ruleset_parts import INLINE_PART_LIMIT, part_list_url
 from rules.admin.service_errors import service_error_report
 from rules.choices import TRANSITIONS, Capability, RulesetStatus
 from rules.errors import ServiceError, problem_text
-from rules.selectors.versions import active_version_replaced, ruleset_test_cases_by_id
+from rules.models import Pattern, Rule, RulesetTestCase
+from rules.selectors.version_diff import ruleset_versions_diff
+from rules.selectors.versions import (
+    active_version_replaced,
+    ruleset_part_counts,
+    ruleset_test_cases_by_id,
+    rulesets_waiting_for_review,
+)
 from rules.services import lifecycle, test_cases
-from rules.services.compilation import ruleset_validation_problems
-from rules.tenant_roles import caller_capabilities
+from rules.services.validation import ruleset_validation_report
+from rules.tenant_roles import caller_capabilities, caller_may_anywhere
 
 # What each lifecycle button says; the allowed targets come from TRANSITIONS.
 TRANSITION_LABELS = {
@@ -40,6 +48,20 @@ def executions_page_url(page: str, ruleset_id: int) -> str | None:
 
 def try_it_url(ruleset_id: int) -> str | None:
     return executions_page_url("try_it", ruleset_id)
+
+
+def ruleset_parts_panel(ruleset) -> list[dict]:
+    """Counts of the version's rules, patterns and test cases, each with a link to its list."""
+    counts = ruleset_part_counts(ruleset)
+    return [
+        {
+            "label": model._meta.verbose_name_plural,
+            "count": counts[model._meta.model_name],
+            "url": part_list_url(model, ruleset.pk),
+            "inline": counts[model._meta.model_name] <= INLINE_PART_LIMIT,
+        }
+        for model in (Rule, Pattern, RulesetTestCase)
+    ]
 
 
 def ruleset_change_url(ruleset) -> str:
@@ -64,7 +86,34 @@ class RulesetPagesMixin:
                 name=f"{info}_new_version",
             ),
             path("<path:object_id>/tests/", view(self.tests_view), name=f"{info}_tests"),
+            path("<path:object_id>/compare/", view(self.compare_view), name=f"{info}_compare"),
+            path(
+                "<path:object_id>/request-review/",
+                view(self.review_request_view),
+                name=f"{info}_request_review",
+            ),
+            path("review/", view(self.review_list_view), name=f"{info}_review"),
+            path(
+                "<path:object_id>/tests/<int:test_case_id>/accept/",
+                view(self.test_case_accept_view),
+                name=f"{info}_test_accept",
+            ),
+            path("drafts-tests/", view(self.drafts_tests_view), name=f"{info}_drafts_tests"),
         ] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        approver = caller_may_anywhere(request.user, Capability.TRANSITION)
+        context = {
+            "import_url": (
+                reverse("admin:rules_ruleset_import")
+                if caller_may_anywhere(request.user, Capability.EDIT)
+                else None
+            ),
+            "review_url": reverse("admin:rules_ruleset_review") if approver else None,
+            "drafts_tests_url": reverse("admin:rules_ruleset_drafts_tests") if approver else None,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         ruleset = self.get_object(request, unquote(object_id))
@@ -87,6 +136,19 @@ class RulesetPagesMixin:
             "try_it_url": try_it_url(ruleset.pk),
             "tests_url": reverse("admin:rules_ruleset_tests", args=[ruleset.pk]),
             "backtest_url": executions_page_url("backtest", ruleset.pk),
+            "parts": ruleset_parts_panel(ruleset),
+            "compare_url": reverse("admin:rules_ruleset_compare", args=[ruleset.pk]),
+            "export_url": reverse("admin:rules_ruleset_export", args=[ruleset.pk]),
+            "request_review_url": (
+                reverse("admin:rules_ruleset_request_review", args=[ruleset.pk])
+                if Capability.EDIT in capabilities and ruleset.status == RulesetStatus.DRAFT
+                else None
+            ),
+            "validation": (
+                ruleset_validation_report(ruleset)
+                if ruleset.status == RulesetStatus.DRAFT
+                else None
+            ),
             "new_version_url": (
                 reverse("admin:rules_ruleset_new_version", args=[ruleset.pk])
                 if Capability.EDIT in capabilities
@@ -133,9 +195,17 @@ class RulesetPagesMixin:
             "change_url": ruleset_change_url(ruleset),
         }
         if allowed and target == RulesetStatus.ACTIVE:
-            context["problems"] = [problem_text(p) for p in ruleset_validation_problems(ruleset)]
+            refusals = lifecycle.ruleset_activation_refusals(ruleset=ruleset, actor=request.user)
+            context["problems"] = refusals["problems"]
+            context["test_failures"] = refusals["tests"]
+            context["four_eyes"] = refusals["four_eyes"]
+            context["refused"] = any(refusals.values())
             context["warnings"] = lifecycle.ruleset_activation_warnings(ruleset=ruleset)
-            context["replaces"] = active_version_replaced(ruleset)
+            replaces = active_version_replaced(ruleset)
+            context["replaces"] = replaces
+            if replaces is not None:
+                context["diff"] = ruleset_versions_diff(old=replaces, new=ruleset)
+                context["diff_against"] = replaces
         return TemplateResponse(request, "rules/ruleset_transition.html", context)
 
     def _run_transition(self, request, queryset, target):
@@ -196,7 +266,119 @@ class RulesetPagesMixin:
                 messages.SUCCESS,
             )
 
+    # Review and comparison -------------------------------------------------------------------
+
+    def compare_view(self, request, object_id):
+        """This version against another of its name (`?with=<id>`; the active one by default)."""
+        ruleset = self.get_object(request, unquote(object_id))
+        others = list(
+            self.get_queryset(request)
+            .filter(tenant_id=ruleset.tenant_id, name=ruleset.name)
+            .exclude(pk=ruleset.pk)
+            .order_by("-created_at")
+        )
+        chosen = request.GET.get("with", "")
+        other = next((o for o in others if str(o.pk) == chosen), None)
+        if other is None:
+            other = active_version_replaced(ruleset) or (others[0] if others else None)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Compare {ruleset.name} {ruleset.version}",
+            "opts": self.opts,
+            "ruleset": ruleset,
+            "others": others,
+            "diff_against": other,
+            "diff": ruleset_versions_diff(old=other, new=ruleset) if other else None,
+            "change_url": ruleset_change_url(ruleset),
+        }
+        return TemplateResponse(request, "rules/ruleset_compare.html", context)
+
+    def review_request_view(self, request, object_id):
+        ruleset = self.get_object(request, unquote(object_id))
+        if request.method != "POST":
+            return HttpResponseRedirect(ruleset_change_url(ruleset))
+        try:
+            lifecycle.ruleset_review_request(
+                ruleset_id=ruleset.pk, actor=request.user, note=request.POST.get("note", "")
+            )
+        except ServiceError as error:
+            service_error_report(self, request, error, f"{ruleset.name} {ruleset.version}")
+        else:
+            self.message_user(
+                request,
+                f"Review of {ruleset.name} {ruleset.version} requested; approvers see it under "
+                "“Waiting for review”.",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(ruleset_change_url(ruleset))
+
+    def review_list_view(self, request):
+        """Drafts whose authors asked for review, for the approvers of their tenants."""
+        if not caller_may_anywhere(request.user, Capability.TRANSITION):
+            raise PermissionDenied
+        scoped = self.model.objects.visible_to(request.user, Capability.TRANSITION)
+        waiting = rulesets_waiting_for_review(scoped.select_related("tenant"))
+        for row in waiting:
+            row["compare_url"] = reverse("admin:rules_ruleset_compare", args=[row["ruleset"].pk])
+            row["change_url"] = ruleset_change_url(row["ruleset"])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Waiting for review",
+            "opts": self.opts,
+            "waiting": waiting,
+        }
+        return TemplateResponse(request, "rules/ruleset_review.html", context)
+
     # Test cases -----------------------------------------------------------------------------
+
+    def test_case_accept_view(self, request, object_id, test_case_id):
+        """POST: the failing test case's expectations become what the draft produces now."""
+        ruleset = self.get_object(request, unquote(object_id))
+        tests_url = reverse("admin:rules_ruleset_tests", args=[ruleset.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(tests_url)
+        test_case = ruleset_test_cases_by_id(ruleset).get(test_case_id)
+        if test_case is None:
+            raise Http404
+        try:
+            test_cases.test_case_accept_actual(test_case=test_case, actor=request.user)
+        except ServiceError as error:
+            service_error_report(self, request, error, test_case.name)
+        else:
+            self.message_user(
+                request, f"{test_case.name} now expects the actual result.", messages.SUCCESS
+            )
+        return HttpResponseRedirect(tests_url)
+
+    def drafts_tests_view(self, request):
+        """Run the tests of every draft the approver may activate: one row per draft."""
+        if not caller_may_anywhere(request.user, Capability.TRANSITION):
+            raise PermissionDenied
+        rulesets = self.model.objects.visible_to(request.user, Capability.TRANSITION)
+        return non_production_page(
+            request,
+            "test_run",
+            admin_site=self.admin_site,
+            run=lambda: TemplateResponse(
+                request,
+                "rules/drafts_tests.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Tests of every draft",
+                    "opts": self.opts,
+                    "reports": [
+                        {
+                            "report": report,
+                            "tests_url": reverse(
+                                "admin:rules_ruleset_tests", args=[report.ruleset_id]
+                            ),
+                            "failed": len(report.failures),
+                        }
+                        for report in test_cases.drafts_tests_run(rulesets=rulesets)
+                    ],
+                },
+            ),
+        )
 
     def tests_view(self, request, object_id):
         """Run the version's test cases: a pass/fail table and the differences of the failures.
@@ -243,6 +425,17 @@ class RulesetPagesMixin:
             "change_url": ruleset_change_url(ruleset),
             "draft": ruleset.status == RulesetStatus.DRAFT,
             "may_edit": Capability.EDIT in capabilities,
+            "accept_urls": (
+                {
+                    result.test_case_id: reverse(
+                        "admin:rules_ruleset_test_accept", args=[ruleset.pk, result.test_case_id]
+                    )
+                    for result in report.failures
+                    if not report.compile_problems
+                }
+                if ruleset.status == RulesetStatus.DRAFT and Capability.EDIT in capabilities
+                else {}
+            ),
             "activate_url": (
                 reverse("admin:rules_ruleset_transition", args=[ruleset.pk, RulesetStatus.ACTIVE])
                 if may_activate

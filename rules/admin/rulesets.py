@@ -8,18 +8,21 @@ from django.contrib import admin
 from django.db.models import Count, Prefetch
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.models import is_historic
+from simple_history.models import is_historic, to_historic
 
 from ruleengine.admin_display import json_block, shown_value, status_badge
 from rules.admin.forms import PatternInlineForm, RuleInlineForm, RulesetForm, TestCaseInlineForm
 from rules.admin.history import RulesetHistoryAdminMixin, ruleset_status_now
 from rules.admin.ruleset_pages import RulesetPagesMixin, try_it_url
+from rules.admin.ruleset_parts import INLINE_PART_LIMIT
+from rules.admin.ruleset_transfer import RulesetTransferMixin
 from rules.admin.service_errors import ServiceFormAdminMixin, service_error_report
 from rules.admin.tenancy import DraftPartInline, TenantScopedAdminMixin
 from rules.choices import Capability, RulesetStatus
 from rules.errors import ServiceError
 from rules.models import Action, Condition, Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
-from rules.services import editing, test_cases
+from rules.selectors.versions import ruleset_part_counts
+from rules.services import editing, test_cases, version_revert
 from rules.tenant_roles import caller_may_anywhere
 
 
@@ -120,6 +123,7 @@ class TestCaseInline(DraftPartInline):
 
 @admin.register(Ruleset)
 class RulesetAdmin(
+    RulesetTransferMixin,
     RulesetPagesMixin,
     RulesetHistoryAdminMixin,
     ServiceFormAdminMixin,
@@ -146,20 +150,20 @@ class RulesetAdmin(
         "status_badge",
         "is_default",
         "revision",
-        "created_by",
+        "created_by_name",
         "created_at",
-        "updated_by",
+        "updated_by_name",
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("tenant", "name", "version", "description", "tags")}),
+        (None, {"fields": ("tenant", "name", "version", "description", "tags", "semantics")}),
         (
             "Lifecycle",
             {
                 "fields": (
                     ("status_badge", "is_default", "revision"),
-                    ("created_by", "created_at"),
-                    ("updated_by", "updated_at"),
+                    ("created_by_name", "created_at"),
+                    ("updated_by_name", "updated_at"),
                 )
             },
         ),
@@ -223,18 +227,41 @@ class RulesetAdmin(
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
-            return ("tenant", *self.readonly_fields)
+            return ("tenant_name", *self.readonly_fields)
         return self.readonly_fields
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:  # a new ruleset has no lifecycle yet
             return (self.fieldsets[0], self.fieldsets[2])
-        return self.fieldsets
+        # Plain text, not links: the tenant and user pages are for tenant admins and operators,
+        # and answered a bare 403 to the members who followed them.
+        name, options = self.fieldsets[0]
+        fields = tuple("tenant_name" if f == "tenant" else f for f in options["fields"])
+        return ((name, {**options, "fields": fields}), *self.fieldsets[1:])
+
+    @admin.display(description="tenant")
+    def tenant_name(self, obj):
+        return str(obj.tenant)
+
+    @admin.display(description="created by")
+    def created_by_name(self, obj):
+        return str(obj.created_by) if obj.created_by_id else "—"
+
+    @admin.display(description="updated by")
+    def updated_by_name(self, obj):
+        return str(obj.updated_by) if obj.updated_by_id else "—"
 
     def get_inlines(self, request, obj):
         if obj is None:  # test cases come once there are rules to test
             return [inline for inline in self.inlines if inline is not TestCaseInline]
-        return self.inlines
+        # A large version's parts are edited in their own lists (ruleset_parts), one page or
+        # one row at a time: the form never posts a thousand rules.
+        counts = ruleset_part_counts(obj)
+        return [
+            inline
+            for inline in self.inlines
+            if counts[inline.model._meta.model_name] <= INLINE_PART_LIMIT
+        ]
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
@@ -262,11 +289,11 @@ class RulesetAdmin(
 
     def save_model(self, request, obj, form, change):
         if is_historic(obj):
-            # Revert from a history page: copy the revision's editable fields onto the stored
-            # draft; its status, default flag and authorship stay as they are now.
-            fields = {f: form.cleaned_data[f] for f in editing.RULESET_EDITABLE_FIELDS}
-            editing.ruleset_update(
-                ruleset=Ruleset.objects.get(pk=obj.pk), actor=request.user, **fields
+            # Revert from a history page: the whole version (its fields, rules, catalog links,
+            # patterns, test cases) as it was at that entry, as one history entry. Its status,
+            # default flag and authorship stay as they are now.
+            version_revert.ruleset_revert(
+                ruleset_id=obj.pk, history_id=to_historic(obj).history_id, actor=request.user
             )
             return
         if change and not form.has_changed():

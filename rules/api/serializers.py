@@ -96,6 +96,7 @@ class RulesetSerializer(serializers.ModelSerializer):
             "is_default",
             "tags",
             "metadata",
+            "semantics",
             "revision",
             *TIMESTAMPS,
             "created_by",

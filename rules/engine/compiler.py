@@ -27,6 +27,7 @@ from .operators import (
     fast_expression,
     operator_suggestions,
 )
+from .original import ORIGINAL, SEMANTICS, STRICT, OriginalClause, OriginalRule, original_evaluate
 from .problems import Problem, RulesetCompileError
 from .values import MISSING, NUMBER_TYPES, attribute_lookup
 
@@ -183,7 +184,7 @@ def _check_spec(spec):
         )
 
     header = spec.get("ruleset")
-    name, version = None, "1.0"
+    name, version, semantics = None, "1.0", STRICT
     if type(header) is not dict:
         reader.problem("ruleset", "'ruleset' must be an object with at least a 'name'")
     else:
@@ -193,14 +194,30 @@ def _check_spec(spec):
         reader.field(header, "is_default", "ruleset", _BOOLEAN)
         reader.field(header, "tags", "ruleset", _LIST)
         reader.field(header, "metadata", "ruleset", _OBJECT)
+        semantics = reader.field(header, "semantics", "ruleset", _STRING, STRICT)
+        if semantics not in SEMANTICS:
+            reader.problem(
+                "ruleset.semantics",
+                f"'semantics' must be 'strict' or 'original', not {semantics!r}",
+            )
+            semantics = STRICT
 
     catalog = _check_catalog(reader, reader.entries(spec, "conditions"))
     actions = _check_actions(reader, reader.entries(spec, "actions"))
-    rules = _check_rules(reader, reader.entries(spec, "rules"), catalog)
+    original = semantics == ORIGINAL
+    rules = _check_rules(reader, reader.entries(spec, "rules"), catalog, original=original)
     check_totals(reader, rules)
-    active_count = sum(1 for rule in rules if rule["active"])
+    # In `original` semantics rules whose attributes are absent are left out, so patterns of
+    # every length are meaningful.
+    active_count = None if original else sum(1 for rule in rules if rule["active"])
     patterns = _check_patterns(reader, reader.entries(spec, "patterns"), actions, active_count)
-    plan = {"name": name, "version": version, "rules": rules, "patterns": patterns}
+    plan = {
+        "name": name,
+        "version": version,
+        "semantics": semantics,
+        "rules": rules,
+        "patterns": patterns,
+    }
     return reader.problems, plan
 
 
@@ -259,7 +276,7 @@ def _check_actions(reader, entries) -> dict:
     return actions
 
 
-def _check_rules(reader, entries, catalog) -> list:
+def _check_rules(reader, entries, catalog, *, original: bool = False) -> list:
     rules = []
     seen_ids: set = set()
     for index, entry in enumerate(entries):
@@ -278,7 +295,7 @@ def _check_rules(reader, entries, catalog) -> list:
         rule_point = reader.field(entry, "rule_point", path, _NUMBER, 0, rule_id=rule_id)
         priority = reader.field(entry, "priority", path, _INTEGER, 0, rule_id=rule_id)
         action_result = reader.field(entry, "action_result", path, _STRING, "Y", rule_id=rule_id)
-        if len(action_result) != 1:
+        if not original and len(action_result) != 1:
             # Each rule owns one position of the pattern; a longer result would shift the others.
             reader.problem(
                 f"{path}.action_result",
@@ -382,7 +399,7 @@ def _check_patterns(reader, entries, actions, pattern_length) -> dict:
             reader.problem(f"{path}.action", f"unknown action '{action_id}'")
         if key is None:
             continue
-        if len(key) != pattern_length:
+        if pattern_length is not None and len(key) != pattern_length:
             reader.problem(
                 f"{path}.pattern_key",
                 f"pattern key '{key}' has length {len(key)} "
@@ -412,6 +429,8 @@ def compile_ruleset(spec) -> CompiledRuleset:
     problems, plan = _check_spec(spec)
     if problems:
         raise RulesetCompileError(problems)
+    if plan["semantics"] == ORIGINAL:
+        return OriginalCompiledRuleset(plan)
     return CompiledRuleset(plan)
 
 
@@ -419,6 +438,7 @@ class _CompiledCondition:
     """One condition with its trace explanation and the source of its fast test."""
 
     __slots__ = (
+        "plan",
         "condition_id",
         "text",
         "lookup",
@@ -430,6 +450,7 @@ class _CompiledCondition:
     )
 
     def __init__(self, plan: _ConditionPlan, bind, key_locals: dict):
+        self.plan = plan
         self.condition_id = plan.condition_id
         self.text = plan.text
         self.scans_input = plan.operator.scans_input
@@ -577,6 +598,7 @@ class CompiledRuleset:
     __slots__ = (
         "name",
         "version",
+        "semantics",
         "rule_count",
         "pattern_length",
         "rule_ids",
@@ -607,10 +629,18 @@ class CompiledRuleset:
         condition_cache: dict = {}
         key_locals: dict = {}
         rules = tuple(_CompiledRule(rule, condition_cache, bind, key_locals) for rule in active)
+        if plan.get("semantics") != ORIGINAL:
+            # Only `original` evaluation reads the plans again; strict keeps its memory per rule.
+            for condition in condition_cache.values():
+                condition.plan = None
+            for rule in rules:
+                for condition in rule.conditions:
+                    condition.plan = None
         checks = budget_checks(rules)
         assign = object.__setattr__
         assign(self, "name", plan["name"])
         assign(self, "version", plan["version"])
+        assign(self, "semantics", plan.get("semantics", STRICT))
         assign(self, "rule_count", len(rules))
         assign(self, "pattern_length", len(rules) or None)
         assign(self, "rule_ids", tuple(rule.rule_id for rule in rules))
@@ -765,3 +795,41 @@ class CompiledRuleset:
         pattern_result = "".join(pattern)
         recommendation, action = self._patterns.get(pattern_result, (None, None))
         return Evaluation(total, pattern_result, recommendation, action, matched, trace)
+
+
+class OriginalCompiledRuleset(CompiledRuleset):
+    """A compiled ruleset with `original` semantics (original.py); strict code stays unchanged."""
+
+    __slots__ = ("_original_rules",)
+
+    def __init__(self, plan: dict):
+        super().__init__(plan)
+        rules = tuple(
+            OriginalRule(
+                rule,
+                tuple(
+                    OriginalClause(condition.plan, condition.lookup, condition.explain)
+                    for condition in rule.conditions
+                ),
+            )
+            for rule in self._rules
+        )
+        object.__setattr__(self, "_original_rules", rules)
+        # Patterns of any length: a shorter input gives a shorter pattern.
+        object.__setattr__(self, "pattern_length", None)
+
+    def evaluate(
+        self,
+        data,
+        trace: bool = False,
+        *,
+        budget_seconds: float | None = DEFAULT_EVALUATION_BUDGET_SECONDS,
+    ) -> Evaluation:
+        """Run the rules the original would run on `data`; see original.py."""
+        if type(data) is not dict:
+            data = _input_data(data)
+        budget = EvaluationBudget(budget_seconds) if budget_seconds is not None else None
+        try:
+            return original_evaluate(self._original_rules, self._patterns, data, trace, budget)
+        except BudgetSpent as spent:
+            raise self._budget_exceeded(budget_seconds, spent) from None

@@ -73,6 +73,8 @@ def ruleset_spec(ruleset: Ruleset) -> dict:
             "is_default": ruleset.is_default,
             "tags": ruleset.tags,
             "metadata": ruleset.metadata,
+            # str(): a new instance holds the TextChoices member, the engine reads plain text.
+            "semantics": str(ruleset.semantics),
         },
         "rules": rule_specs,
         "conditions": [

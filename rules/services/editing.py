@@ -12,7 +12,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from rules.change_notifications import change_record
-from rules.choices import Capability, RulesetStatus
+from rules.choices import Capability, RulesetSemantics, RulesetStatus
 from rules.errors import CatalogEntryInUse, RulesetReadOnly
 from rules.models import (
     Action,
@@ -28,7 +28,7 @@ from rules.services.tenancy import capability_require
 # Rows per INSERT of the bulk writes (imports): well under PostgreSQL's 65,535 parameters.
 BULK_BATCH_SIZE = 1000
 
-RULESET_EDITABLE_FIELDS = ("name", "description", "version", "tags", "metadata")
+RULESET_EDITABLE_FIELDS = ("name", "description", "version", "tags", "metadata", "semantics")
 
 
 def ruleset_editable_check(ruleset: Ruleset) -> None:
@@ -57,6 +57,7 @@ def ruleset_create(
     description: str = "",
     tags: list | None = None,
     metadata: dict | None = None,
+    semantics: str = RulesetSemantics.STRICT,
 ) -> Ruleset:
     """Create a draft ruleset version."""
     ruleset = Ruleset(
@@ -66,6 +67,7 @@ def ruleset_create(
         description=description,
         tags=tags or [],
         metadata=metadata or {},
+        semantics=semantics,
     )
     return ruleset_save(ruleset=ruleset, actor=actor)
 

@@ -17,8 +17,9 @@ from simple_history.utils import bulk_create_with_history
 from rules.change_notifications import change_record
 from rules.choices import TRANSITIONS, Capability, RulesetStatus
 from rules.engine import Problem
-from rules.errors import RulesetInvalid, TransitionNotAllowed
+from rules.errors import RulesetInvalid, TransitionNotAllowed, problem_text
 from rules.models import Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+from rules.selectors.versions import REVIEW_REQUESTED
 from rules.services.compilation import ruleset_validation_problems, ruleset_validation_warnings
 from rules.services.snapshots import snapshot_publish
 from rules.services.tenancy import capability_require
@@ -81,6 +82,56 @@ def ruleset_transition(*, ruleset_id: int, target: str, actor) -> Ruleset:
     return ruleset
 
 
+def ruleset_editors(ruleset: Ruleset) -> set[int]:
+    """Ids of everyone in the version's history since it was created: the version itself, its
+    rules, catalog links, patterns and test cases."""
+    sources = (
+        Ruleset.history.filter(id=ruleset.pk),
+        Rule.history.filter(ruleset_id=ruleset.pk),
+        RuleCondition.history.filter(
+            rule_id__in=Rule.history.filter(ruleset_id=ruleset.pk).values("id")
+        ),
+        Pattern.history.filter(ruleset_id=ruleset.pk),
+        RulesetTestCase.history.filter(ruleset_id=ruleset.pk),
+    )
+    editors = set()
+    for records in sources:
+        editors.update(
+            records.exclude(history_user__isnull=True).values_list("history_user_id", flat=True)
+        )
+    for user_id in (ruleset.created_by_id, ruleset.updated_by_id):
+        if user_id is not None:
+            editors.add(user_id)
+    return editors
+
+
+def four_eyes_refusal(ruleset: Ruleset, actor) -> str:
+    """Why `actor` may not activate `ruleset` under the four-eyes rule, or "" if they may."""
+    if not settings.RULESET_FOUR_EYES or actor is None:
+        return ""
+    if actor.pk in ruleset_editors(ruleset):
+        return (
+            f"Four-eyes rule: {actor} changed {ruleset.name} {ruleset.version}, so another "
+            "approver must activate it."
+        )
+    return ""
+
+
+def ruleset_activation_refusals(*, ruleset: Ruleset, actor) -> dict[str, list[str]]:
+    """Every reason activating `ruleset` by `actor` would be refused, by kind (empty: none).
+
+    Kinds: `problems` (compile and reference problems), `tests` (failing test cases),
+    `four_eyes`. The confirmation page shows them all before anyone presses Activate.
+    """
+    report = ruleset_tests_run(ruleset=ruleset)
+    four_eyes = four_eyes_refusal(ruleset, actor)
+    return {
+        "problems": [problem_text(p) for p in ruleset_validation_problems(ruleset)],
+        "tests": [f"test {r.name!r} fails: {r.diff}" for r in report.failures],
+        "four_eyes": [four_eyes] if four_eyes else [],
+    }
+
+
 def _activation_check(ruleset: Ruleset, actor) -> None:
     heading = f"{ruleset.name} {ruleset.version} cannot be activated"
     problems = ruleset_validation_problems(ruleset)
@@ -97,11 +148,9 @@ def _activation_check(ruleset: Ruleset, actor) -> None:
         )
     for warning in ruleset_activation_warnings(ruleset=ruleset):
         log.warning("activating %s %s: %s", ruleset.name, ruleset.version, warning)
-    if settings.RULESET_FOUR_EYES and actor is not None and ruleset.updated_by_id == actor.pk:
-        raise TransitionNotAllowed(
-            f"Four-eyes rule: {actor} edited {ruleset.name} {ruleset.version} last, so another "
-            "approver must activate it."
-        )
+    refusal = four_eyes_refusal(ruleset, actor)
+    if refusal:
+        raise TransitionNotAllowed(refusal)
 
 
 def ruleset_activation_warnings(*, ruleset: Ruleset) -> list[str]:
@@ -168,6 +217,7 @@ def ruleset_new_version(*, ruleset_id: int, actor, version: str | None = None) -
         is_default=False,
         tags=list(source.tags),
         metadata={**source.metadata, "cloned_from": source.version},
+        semantics=source.semantics,
         created_by=actor,
         updated_by=actor,
     )
@@ -222,4 +272,19 @@ def ruleset_set_default(*, ruleset_id: int, actor) -> Ruleset:
     ruleset.is_default = True
     ruleset._history_user = actor
     ruleset.save(update_fields=["is_default", "updated_at"])
+    return ruleset
+
+
+@transaction.atomic
+def ruleset_review_request(*, ruleset_id: int, actor, note: str = "") -> Ruleset:
+    """Ask an approver to review a draft: recorded as an entry of the draft's history."""
+    ruleset = Ruleset.objects.select_for_update().select_related("tenant").get(pk=ruleset_id)
+    capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
+    if ruleset.status != RulesetStatus.DRAFT:
+        raise TransitionNotAllowed(
+            f"{ruleset.name} {ruleset.version} is {ruleset.status}; only drafts are reviewed."
+        )
+    ruleset._history_user = actor
+    ruleset._change_reason = f"{REVIEW_REQUESTED}: {note}" if note else REVIEW_REQUESTED
+    ruleset.save(update_fields=["updated_at"])
     return ruleset

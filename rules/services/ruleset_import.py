@@ -22,14 +22,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ruleengine.input_check import InputRefused, input_problems, json_text_load
-from rules.choices import Capability, RulesetStatus
+from rules.choices import Capability, RulesetSemantics, RulesetStatus
 from rules.engine import Problem, ruleset_problems
-from rules.engine.converters import (
-    ConversionError,
-    detect_format,
-    spec_from_flat,
-    spec_from_structured,
-)
+from rules.engine.converters import ConversionError, detect_format, spec_from_original
 from rules.errors import RulesetInvalid, ServiceError
 from rules.models import (
     TEST_CASE_FIELDS,
@@ -86,6 +81,12 @@ class ImportReport:
     dry_run: bool = False
     counts: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
+    semantics: str = RulesetSemantics.STRICT
+    # Original files: every normalisation made (Problem, severity "note") and every warning the
+    # original would log (an unknown catalog id skipped, a rule left out), with their paths.
+    normalisations: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    generated_rule_ids: list = field(default_factory=list)
 
 
 class _RollBack(Exception):
@@ -186,11 +187,15 @@ def ruleset_import(
     version: str | None = None,
     activate: bool = False,
     dry_run: bool = False,
+    semantics: str | None = None,
+    strict: bool = False,
 ) -> ImportReport:
     """Import a ruleset document (spec, flat or structured) as a new draft version.
 
     `version` overrides the document's; a version that does not exist yet is created even when
     the content equals the latest version (otherwise equal content reports `unchanged`).
+    `semantics` overrides the document's (a spec's header; `original` for the original's files);
+    `strict` makes every warning about an original file an error.
     Raises RulesetInvalid listing every problem with its location; nothing is written then.
     """
     capability_require(actor=actor, tenant=tenant, capability=Capability.EDIT)
@@ -203,10 +208,18 @@ def ruleset_import(
     if conditions_document is not None:
         conditions_document = document_parse(conditions_document, label="conditions document")
         document_size_check(conditions_document, label="conditions document")
-    source_format, spec = _spec_from_document(document, conditions_document, name, version)
+    source_format, spec, conversion = _spec_from_document(
+        document, conditions_document, name, version, semantics
+    )
+    problems = []
+    if conversion is not None and strict:
+        problems = [
+            Problem(w.rule_id, w.message + " (an error with --strict)", w.path)
+            for w in conversion.warnings
+        ]
     # The engine's checks run once, on the whole spec: the bulk writes below skip the per-rule
     # ones the admin's single saves make (Rule.clean, Condition.clean).
-    problems = [_in_source(problem, source_format, spec) for problem in ruleset_problems(spec)]
+    problems += [_in_source(problem, source_format, spec) for problem in ruleset_problems(spec)]
     if problems:
         raise RulesetInvalid(problems, heading=HEADING)
     report = ImportReport(
@@ -214,7 +227,12 @@ def ruleset_import(
         name=spec["ruleset"]["name"],
         version=spec["ruleset"].get("version") or "1.0",
         dry_run=dry_run,
+        semantics=spec["ruleset"].get("semantics") or RulesetSemantics.STRICT.value,
     )
+    if conversion is not None:
+        report.normalisations = conversion.notes
+        report.warnings = conversion.warnings
+        report.generated_rule_ids = conversion.generated_rule_ids
     try:
         with transaction.atomic():
             _import_write(tenant, actor, spec, source_format, report, version, activate)
@@ -235,7 +253,8 @@ def _is_structured_with_catalog(document) -> bool:
     return isinstance(document, dict) and "rules_set" in document and "conditions_set" in document
 
 
-def _spec_from_document(document, conditions_document, name, version) -> tuple[str, dict]:
+def _spec_from_document(document, conditions_document, name, version, semantics):
+    """(format, spec, conversion of an original file or None)."""
     try:
         source_format = detect_format(document)
         if source_format == FORMAT_SPEC:
@@ -246,33 +265,29 @@ def _spec_from_document(document, conditions_document, name, version) -> tuple[s
                     header["name"] = name
                 if version:
                     header["version"] = version
+                if semantics:
+                    header["semantics"] = semantics
             # docs/format.md: every section but "ruleset" is optional.
             for section in ("rules", "conditions", "actions", "patterns"):
                 spec[section] = spec.get(section) or []
-            return source_format, spec
+            return source_format, spec, None
         if not name:
             raise RulesetInvalid(
                 [Problem(None, "the original system's files have no name; give one (--name)", "")],
                 heading=HEADING,
             )
-        if source_format == FORMAT_FLAT:
-            return source_format, spec_from_flat(document, name=name, version=version or "1.0")
-        if conditions_document is None:
-            raise RulesetInvalid(
-                [
-                    Problem(
-                        None,
-                        "structured rules need their conditions catalog "
-                        "(a document with 'conditions_set'; --conditions)",
-                        "",
-                    )
-                ],
-                heading=HEADING,
-            )
-        spec = spec_from_structured(
-            document, conditions_document, name=name, version=version or "1.0"
+        conversion = spec_from_original(
+            document,
+            conditions_document,
+            name=name,
+            version=version or "1.0",
+            semantics=semantics or RulesetSemantics.ORIGINAL.value,
         )
-        return source_format, spec
+        return (
+            FORMAT_STRUCTURED if conversion.structured else FORMAT_FLAT,
+            conversion.spec,
+            conversion,
+        )
     except ConversionError as error:
         raise RulesetInvalid(error.problems, heading=HEADING) from error
 
@@ -338,6 +353,7 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
             description=header.get("description") or "",
             tags=header.get("tags") or [],
             metadata=header.get("metadata") or {},
+            semantics=header.get("semantics") or RulesetSemantics.STRICT.value,
         )
     except ValidationError as error:
         raise RulesetInvalid(

@@ -263,3 +263,34 @@ def _number(value: float, sign: bool = False) -> str:
     """Up to six decimals without trailing zeros, never in exponent notation."""
     text = f"{value:+.6f}" if sign else f"{value:.6f}"
     return text.rstrip("0").rstrip(".")
+
+
+def test_case_accept_actual(*, test_case: RulesetTestCase, actor) -> RulesetTestCase:
+    """Make what the version produces now the test case's expectation ("accept the actual").
+
+    Only the fields the test case checks change; a version that does not compile is refused.
+    """
+    ruleset = test_case.ruleset
+    try:
+        compiled = ruleset_compile(ruleset)
+    except RulesetCompileError as error:
+        raise ServiceError(
+            f"{ruleset.name} {ruleset.version} does not compile, so there is no actual result "
+            "to accept"
+        ) from error
+    evaluation = compiled.evaluate(
+        test_case.input_data, budget_seconds=settings.EVALUATION_BUDGET_MS / 1000
+    )
+    for name in test_case.expectations:
+        actual = getattr(evaluation, name)
+        setattr(test_case, f"expected_{name}", list(actual) if name == "matched_rules" else actual)
+    return test_case_save(test_case=test_case, actor=actor)
+
+
+def drafts_tests_run(*, rulesets) -> list[TestRunReport]:
+    """Run the test cases of every draft among `rulesets` (already scoped to the caller)."""
+    drafts = rulesets.filter(status=RulesetStatus.DRAFT).order_by("name", "version")
+    return [ruleset_tests_run(ruleset=ruleset) for ruleset in drafts]
+
+
+test_case_accept_actual.__test__ = drafts_tests_run.__test__ = False

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from ruleengine.tenant_command import TenantCommand
+from rules.choices import RulesetSemantics
 from rules.errors import ServiceError
 from rules.services.ruleset_import import ruleset_import
 from rules.services.storage import STDIO, document_read, s3_location
@@ -26,6 +27,18 @@ class Command(TenantCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="check and report, write nothing"
         )
+        parser.add_argument(
+            "--semantics",
+            choices=RulesetSemantics.values,
+            help="how the ruleset evaluates (default: the document's; 'original' for the "
+            "original system's files)",
+        )
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="refuse an original file the original would only warn about (an unknown "
+            "catalog id in a complex rule, a rule it skips, a duplicate rule id)",
+        )
 
     def handle(self, *args, source, tenant, conditions, name, ruleset_version, **options):
         tenant_obj = self.tenant_get(tenant)
@@ -41,6 +54,8 @@ class Command(TenantCommand):
                 version=ruleset_version,
                 activate=options["activate"],
                 dry_run=options["dry_run"],
+                semantics=options["semantics"],
+                strict=options["strict"],
             )
         except ServiceError as error:
             raise CommandError(str(error)) from error
@@ -72,6 +87,27 @@ class Command(TenantCommand):
                 f"{parts}."
             )
         self.stdout.write(line)
+        self.stdout.write(_semantics_line(report))
+        if report.generated_rule_ids:
+            self.stdout.write("Generated rule ids: " + ", ".join(report.generated_rule_ids))
+        for heading, entries in (
+            ("Normalised", report.normalisations),
+            ("Warnings", report.warnings),
+        ):
+            if entries:
+                self.stdout.write(f"{heading} ({len(entries)}):")
+                for entry in entries:
+                    where = f"{entry.path}: " if entry.path else ""
+                    self.stdout.write(f"  - {where}{entry.message}")
+
+
+def _semantics_line(report) -> str:
+    if report.semantics == RulesetSemantics.ORIGINAL:
+        return (
+            "Semantics: original (rules whose attributes are absent from the input are left "
+            "out, as in the original system; --semantics strict to change)."
+        )
+    return "Semantics: strict (every rule yields a result)."
 
 
 def _name_from_location(location: str) -> str | None:

@@ -42,8 +42,10 @@ def world(db):
         condition__name=f"{SECRET} condition",
     )
     action = ActionFactory(tenant=secret, action_id=f"{SECRET}_A1", name=f"{SECRET} action")
-    PatternFactory(ruleset=ruleset, pattern_key="YYY", action=action, action_recommendation="X")
-    RulesetTestCase.objects.create(
+    pattern = PatternFactory(
+        ruleset=ruleset, pattern_key="YYY", action=action, action_recommendation="X"
+    )
+    test_case = RulesetTestCase.objects.create(
         ruleset=ruleset,
         name=f"{SECRET}_case",
         input_data={"secret": SECRET},
@@ -76,6 +78,9 @@ def world(db):
         "secret": secret,
         "ruleset": ruleset,
         "condition": link.condition,
+        "rule": link.rule,
+        "pattern": pattern,
+        "test_case": test_case,
         "action": action,
         "membership": insider.memberships.get(),
         "api_client": api_client,
@@ -105,6 +110,14 @@ OBJECT_PAGES = {
     ),
     "ruleset try-it": lambda w: reverse(
         "admin:executions_executionlog_try_it", args=[w["ruleset"].pk]
+    ),
+    "ruleset test accept": lambda w: reverse(
+        "admin:rules_ruleset_test_accept", args=[w["ruleset"].pk, w["test_case"].pk]
+    ),
+    "ruleset export": lambda w: reverse("admin:rules_ruleset_export", args=[w["ruleset"].pk]),
+    "ruleset compare": lambda w: reverse("admin:rules_ruleset_compare", args=[w["ruleset"].pk]),
+    "ruleset request review": lambda w: reverse(
+        "admin:rules_ruleset_request_review", args=[w["ruleset"].pk]
     ),
     "ruleset tests": lambda w: reverse("admin:rules_ruleset_tests", args=[w["ruleset"].pk]),
     "ruleset backtest": lambda w: reverse(
@@ -154,6 +167,21 @@ OBJECT_PAGES = {
     ),
     # Only the link's holder can accept; a made-up token is not found, like any missing object.
     "invitation accept": lambda w: reverse("admin:rules_invitation_accept", args=["made-up"]),
+    "rule change": lambda w: reverse("admin:rules_rule_change", args=[w["rule"].pk]),
+    "rule history": lambda w: reverse("admin:rules_rule_history", args=[w["rule"].pk]),
+    "rule delete": lambda w: reverse("admin:rules_rule_delete", args=[w["rule"].pk]),
+    "pattern change": lambda w: reverse("admin:rules_pattern_change", args=[w["pattern"].pk]),
+    "pattern history": lambda w: reverse("admin:rules_pattern_history", args=[w["pattern"].pk]),
+    "pattern delete": lambda w: reverse("admin:rules_pattern_delete", args=[w["pattern"].pk]),
+    "test_case change": lambda w: reverse(
+        "admin:rules_rulesettestcase_change", args=[w["test_case"].pk]
+    ),
+    "test_case history": lambda w: reverse(
+        "admin:rules_rulesettestcase_history", args=[w["test_case"].pk]
+    ),
+    "test_case delete": lambda w: reverse(
+        "admin:rules_rulesettestcase_delete", args=[w["test_case"].pk]
+    ),
     "tenant change": lambda w: reverse("admin:rules_tenant_change", args=[w["secret"].pk]),
     "tenant history": lambda w: reverse("admin:rules_tenant_history", args=[w["secret"].pk]),
     "tenant delete": lambda w: reverse("admin:rules_tenant_delete", args=[w["secret"].pk]),
@@ -216,6 +244,9 @@ def site_pages():
         reverse("admin:executions_executionlog_dashboard") + "?window=7d",
         reverse("admin:autocomplete") + "?app_label=rules&model_name=pattern&field_name=action",
         reverse("admin:app_list", args=["rules"]),
+        reverse("admin:rules_ruleset_review"),
+        reverse("admin:rules_ruleset_drafts_tests"),
+        reverse("admin:rules_ruleset_import"),
     ]
 
 

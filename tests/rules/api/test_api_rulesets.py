@@ -35,6 +35,7 @@ def test_create_makes_a_draft_in_the_callers_tenant(author_api, tenant):
         "is_default": False,
         "tags": ["retail"],
         "metadata": {},
+        "semantics": "strict",
         "revision": 1,
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],

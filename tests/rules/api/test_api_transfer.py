@@ -117,7 +117,9 @@ def test_import_of_a_flat_file(author_api, tenant):
     ruleset = Ruleset.objects.get(tenant=tenant, name="flat")
     assert ruleset.status == RulesetStatus.DRAFT and ruleset.created_by == author_api.user
     rules = Rule.objects.filter(ruleset=ruleset).order_by("position")
-    assert [(r.rule_id, r.rule_point) for r in rules] == [("R1", 10), ("R2", 20), ("R3", 5)]
+    # R2's `rulepoint` scores 0 in the original's flat rules: written out as rule_point 0.
+    assert [(r.rule_id, r.rule_point) for r in rules] == [("R1", 10), ("R2", 0), ("R3", 5)]
+    assert ruleset.semantics == "original"
 
 
 def test_import_of_a_structured_file_with_its_conditions_in_the_same_body(author_api, tenant):
@@ -150,7 +152,8 @@ def test_dry_run_writes_nothing(author_api):
 def test_import_problems_are_a_400_listing_every_problem_with_its_path(author_api):
     document = json.loads((DATA / "flat_small.json").read_text())
     document["rules_set"][1]["condition"] = "greather_than"
-    document["rules_set"][2]["action_result"] = "YES"
+    # (A longer action_result is allowed in `original` semantics, which these files get.)
+    document["rules_set"][2]["constant"] = "US"
 
     response = author_api.post("/api/v1/rulesets/import?name=flat", document, format="json")
     nameless = author_api.post("/api/v1/rulesets/import", {"rules_set": []}, format="json")
@@ -160,7 +163,7 @@ def test_import_problems_are_a_400_listing_every_problem_with_its_path(author_ap
     assert error["code"] == "invalid_ruleset"
     assert [(p["rule_id"], p["path"]) for p in error["details"]["problems"]] == [
         ("R2", "rules_set[1].condition"),
-        ("R3", "rules_set[2].action_result"),
+        ("R3", "rules_set[2].constant"),
     ]
     assert nameless.status_code == 400
     assert error_of(nameless)["details"]["problems"][0]["message"] == (

@@ -10,6 +10,7 @@ from rules.engine.converters import (
     ConversionError,
     detect_format,
     spec_from_flat,
+    spec_from_original,
     spec_from_structured,
 )
 
@@ -51,23 +52,28 @@ def test_flat_file_becomes_a_spec_with_aliases_and_defaults():
         "rule_name": "Second in file",
         "message": "adult",
         "weight": 2,
-        "rule_point": 10,
+        # A flat rule takes its points only from `rule_point` in the original.
+        "rule_point": 0,
         "priority": 1,
         "action_result": "Y",
         "attribute": "age",
         "condition": "greater_than",
         "constant": "18",
     }
-    assert (second["weight"], second["priority"], second["rule_point"]) == (1.0, 0, 0)
+    # The original's defaults, written out: weight 0, no result.
+    assert (second["weight"], second["priority"], second["rule_point"]) == (0, 0, 0)
+    assert second["action_result"] == ""
     assert spec["patterns"][0] == {
         "pattern_key": "YY",
         "action_recommendation": "APPROVE",
         "action": None,
         "description": "",
     }
-    evaluation = compile_ruleset(spec).evaluate({"age": 20, "tier": "a"})
-    # R1 has priority 0, so it runs first although the file lists it second.
-    assert (evaluation.pattern_result, evaluation.total_points) == ("YY", 20.0)
+    original = spec_from_original(FLAT, name="legacy").spec
+    evaluation = compile_ruleset(original).evaluate({"age": 20, "tier": "a"})
+    # R1 has priority 0, so it runs first although the file lists it second; its empty result
+    # adds nothing to the pattern.
+    assert (evaluation.pattern_result, evaluation.matched_rules) == ("Y", ["R1", "R2"])
 
 
 def test_flat_conversion_lists_every_problem_with_paths_into_the_source():
@@ -88,13 +94,11 @@ def test_flat_conversion_lists_every_problem_with_paths_into_the_source():
     }
     with pytest.raises(ConversionError) as raised:
         spec_from_flat(broken, name="x")
+    # Rule 1 has no attribute: the original skips it with a warning (no id is generated then).
     assert [problem.path for problem in raised.value.problems] == [
-        "rules_set[0].weight",
-        "rules_set[1].id",
-        "rules_set[1].priority",
-        "rules_set[1].attribute",
-        "rules_set[2]",
         "rules_set[3].id",
+        "rules_set[0].weight",
+        "rules_set[2]",
         "rules_set[3].attribute",
         "rules_set[3].constant",
         "patterns.Y",
@@ -142,18 +146,22 @@ STRUCTURED = {
             "type": "simple",
             "conditions": {"item": "C0004"},
             "rule_point": 1,
+            "weight": 1,
+            "action_result": "Y",
         },
         {
             "id": "S2",
             "type": "complex",
             "conditions": {"mode": "exclusive", "items": ["C0009", "C0013"]},
             "rule_point": 2,
+            "weight": 1,
             "action_result": "Z",
         },
         {
             "id": "S3",
             "type": "complex",
             "conditions": {"mode": "inclusive", "items": ["C0009", "C0013"]},
+            "action_result": "Y",
         },
     ],
     "patterns": {"YZY": "TOP"},
@@ -194,10 +202,9 @@ def test_structured_conversion_reports_unknown_references_and_bad_modes():
         spec_from_structured(rules, CONDITIONS, name="x")
     assert [(problem.rule_id, problem.path) for problem in raised.value.problems] == [
         ("S1", "rules_set[0].conditions.item"),
-        ("S2", "rules_set[1].conditions.mode"),
         ("S2", "rules_set[1].conditions.items[1]"),
+        ("S2", "rules_set[1].conditions.mode"),
         ("S3", "rules_set[2].type"),
-        ("S3", "rules_set[2].conditions.items"),
         ("S4", "rules_set[3].conditions"),
     ]
     assert "unknown condition 'C404'" in raised.value.problems[0].message

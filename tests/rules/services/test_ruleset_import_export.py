@@ -41,9 +41,13 @@ def test_flat_file_imports_and_evaluates_as_the_original_system(tenant, data_pat
     assert "Imported flat format as flat 1.0 (draft): 3 rules, 3 patterns" in output
     ruleset = Ruleset.objects.get(tenant=tenant, name="flat")
     rules = {r.rule_id: r for r in Rule.objects.filter(ruleset=ruleset).order_by("position")}
-    # Aliases and defaults: rulename, rulepoint, description -> message, result; weight 1.0.
-    assert rules["R2"].rule_name == "Income" and rules["R2"].rule_point == 20
-    assert rules["R2"].message == "income at least 50000" and rules["R2"].weight == 1.0
+    assert "Semantics: original" in output
+    assert ruleset.semantics == "original"
+    # Aliases and the original's defaults written out: rulename, description -> message,
+    # result; no weight is weight 0, and a flat rule's `rulepoint` scores 0 in the original.
+    assert rules["R2"].rule_name == "Income" and rules["R2"].rule_point == 0
+    assert rules["R2"].message == "income at least 50000" and rules["R2"].weight == 0
+    assert "'rulepoint' scores 0" in output
     assert rules["R3"].priority == 0 and [r.position for r in rules.values()] == [0, 1, 2]
     # R3 (priority 0) runs first, then R1 (2 x 10 points), then R2.
     assert answers(
@@ -53,7 +57,7 @@ def test_flat_file_imports_and_evaluates_as_the_original_system(tenant, data_pat
             {"age": 10, "income": 60000, "country": "FR"},
             {"age": 10, "income": 100, "country": "FR"},
         ],
-    ) == [(45.0, "NYY", "APPROVE"), (20.0, "--Y", "REVIEW"), (0.0, "---", "DECLINE")]
+    ) == [(25.0, "NYY", "APPROVE"), (0.0, "--Y", "REVIEW"), (0.0, "---", "DECLINE")]
 
 
 def test_structured_file_with_its_conditions_catalog_evaluates_as_the_original(tenant, data_path):
@@ -81,8 +85,9 @@ def test_structured_file_with_its_conditions_catalog_evaluates_as_the_original(t
             {"age": 10, "income": 10000, "country": "FR", "employed": "no"},
         ],
     ) == [
-        (40.0, "YYY", "APPROVE"),  # 1.5 x 10 + 20 + 5
-        (20.0, "Y-Y", "REVIEW"),  # inclusive needs both; exclusive needs one
+        # 1.5 x 10; S2 and S3 have no weight, so they score 0 in the original.
+        (15.0, "YYY", "APPROVE"),
+        (15.0, "Y-Y", "REVIEW"),  # inclusive needs both; exclusive needs one
         (15.0, "Y--", "MANUAL"),
         (0.0, "---", "DECLINE"),
     ]
@@ -259,6 +264,7 @@ def test_export_to_stdout_defaults_to_the_active_version(tenant, data_path):
         "is_default": False,
         "tags": [],
         "metadata": {},
+        "semantics": "original",
     }
 
 

@@ -43,12 +43,20 @@ BAD_INPUTS = {
     "unknown_condition_reference": (
         structured_with(lambda d: d["rules_set"][1]["conditions"]["items"].append("C0099")),
         CONDITIONS,
-        ["rule S2: unknown condition 'C0099' [rules_set[1].conditions.items[2]]"],
+        [
+            "rule S2: unknown condition 'C0099': skipped, as the original does (an error with "
+            "--strict) [rules_set[1].conditions.items[2]]"
+        ],
+        ["--strict"],
     ),
     "duplicate_rule_ids": (
         flat_with(lambda d: d["rules_set"][2].update(id="R1")),
         None,
-        ["rule R1: duplicate rule id 'R1' [rules_set[2].id]"],
+        [
+            "rule R0003: rule id 'R1' is used by an earlier rule; this one is imported as R0003 "
+            "(an error with --strict) [rules_set[2].id]"
+        ],
+        ["--strict"],
     ),
     "pattern_key_of_the_wrong_length": (
         flat_with(lambda d: d["patterns"].update({"YY": "SHORT"})),
@@ -57,6 +65,8 @@ BAD_INPUTS = {
             "pattern key 'YY' has length 2 but the ruleset produces patterns of length 3",
             "[patterns.YY]",
         ],
+        # In `original` semantics, the default for these files, keys of any length are meant.
+        ["--semantics", "strict"],
     ),
     "wrong_types": (
         flat_with(
@@ -68,8 +78,8 @@ BAD_INPUTS = {
         ),
         None,
         [
-            "rule R1: 'weight' must be a number, not str [rules_set[0].weight]",
-            "rule R3: 'priority' must be an integer, not str [rules_set[2].priority]",
+            "rule R1: 'weight' must be a number, not 'heavy' [rules_set[0].weight]",
+            "rule R3: 'priority' must be an integer, not 'high' [rules_set[2].priority]",
             "a recommendation must be a string, not int [patterns.NYY]",
         ],
     ),
@@ -78,7 +88,7 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
 def test_bad_input_is_reported_with_its_location_and_nothing_is_written(case, tenant, tmp_path):
-    rules_text, conditions_text, messages = BAD_INPUTS[case]
+    rules_text, conditions_text, messages, *extra = BAD_INPUTS[case]
     # Existing data must stay exactly as it was, not only "no new rows".
     call_command(
         "import_rules",
@@ -98,7 +108,7 @@ def test_bad_input_is_reported_with_its_location_and_nothing_is_written(case, te
         conditions.write_text(conditions_text)
         args += ["--conditions", str(conditions)]
     with pytest.raises(CommandError) as raised:
-        call_command(*args)
+        call_command(*args, *(extra[0] if extra else ()))
     report = str(raised.value)
     assert report.startswith("The import has problems")
     for message in messages:
@@ -118,5 +128,15 @@ def test_every_problem_is_reported_at_once(tenant, tmp_path):
         )
     )
     with pytest.raises(CommandError) as raised:
-        call_command("import_rules", str(source), "--tenant", "acme", "--name", "broken")
+        call_command(
+            "import_rules",
+            str(source),
+            "--tenant",
+            "acme",
+            "--name",
+            "broken",
+            "--strict",
+            "--semantics",
+            "strict",
+        )
     assert "The import has problems (3):" in str(raised.value)

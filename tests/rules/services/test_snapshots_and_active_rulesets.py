@@ -96,7 +96,8 @@ def test_without_the_database_rulesets_are_served_from_files_and_reloaded_on_cha
         "version": "1.0",
         "source": "file",
     }
-    assert compiled.evaluate(APPLICANT).total_points == 45.0
+    # R1 2 x 10 + R3 5; R2's flat `rulepoint` scores 0, as in the original.
+    assert compiled.evaluate(APPLICANT).total_points == 25.0
     assert active_compiled_ruleset(tenant=tenant, name="flat")[0] is compiled  # cached
 
     path = snapshot_root / "acme" / "flat" / "active.json"
@@ -107,7 +108,7 @@ def test_without_the_database_rulesets_are_served_from_files_and_reloaded_on_cha
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     reloaded, _ = active_compiled_ruleset(tenant=tenant, name="flat")
     assert reloaded is not compiled
-    assert reloaded.evaluate(APPLICANT).total_points == 140.0
+    assert reloaded.evaluate(APPLICANT).total_points == 120.0
 
 
 def test_without_the_database_rulesets_are_served_from_s3_and_reloaded_on_change(
@@ -119,13 +120,13 @@ def test_without_the_database_rulesets_are_served_from_s3_and_reloaded_on_change
     settings.S3_BUCKET, settings.S3_PREFIX = s3.bucket, "prod"
     s3.put_object(Bucket=s3.bucket, Key="prod/acme/flat/active.json", Body=json.dumps(spec))
     compiled, identity = active_compiled_ruleset(tenant=tenant, name="flat")
-    assert identity["source"] == "s3" and compiled.evaluate(APPLICANT).total_points == 45.0
+    assert identity["source"] == "s3" and compiled.evaluate(APPLICANT).total_points == 25.0
     assert active_compiled_ruleset(tenant=tenant, name="flat")[0] is compiled
 
     spec["rules"][0]["rule_point"] = 100
     s3.put_object(Bucket=s3.bucket, Key="prod/acme/flat/active.json", Body=json.dumps(spec))
     reloaded, _ = active_compiled_ruleset(tenant=tenant, name="flat")
-    assert reloaded.evaluate(APPLICANT).total_points == 140.0
+    assert reloaded.evaluate(APPLICANT).total_points == 120.0
 
 
 def test_a_missing_snapshot_is_a_clear_error(tenant, settings):

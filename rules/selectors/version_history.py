@@ -1,0 +1,109 @@
+"""A ruleset version as it stood at one of its history entries: its own fields, rules, catalog
+links, patterns and test cases (simple-history's `as_of`)."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from rules.models import Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+
+# One save of a form writes the ruleset and then each of its parts, milliseconds apart: an entry
+# stands for its whole save, so records that follow it with no pause longer than this belong to it.
+SAVE_BURST = timedelta(seconds=1)
+
+
+@dataclass
+class VersionState:
+    """Plain instances (not saved) of what the version held at `at`."""
+
+    at: datetime
+    ruleset: Ruleset | None
+    rules: list[Rule] = field(default_factory=list)
+    links: list[RuleCondition] = field(default_factory=list)
+    patterns: list[Pattern] = field(default_factory=list)
+    test_cases: list[RulesetTestCase] = field(default_factory=list)
+
+    def as_diffable(self) -> dict[str, dict[str, dict]]:
+        """The shape of version_diff.ruleset_parts_state, to diff a point against now."""
+        from rules.selectors.version_diff import PATTERN_FIELDS, RULE_FIELDS, TEST_CASE_FIELDS
+
+        def rows(objects, key, fields):
+            return {
+                getattr(o, key): {"key": getattr(o, key), **{f: getattr(o, f) for f in fields}}
+                for o in objects
+            }
+
+        return {
+            "rules": rows(self.rules, "rule_id", RULE_FIELDS),
+            "patterns": rows(self.patterns, "pattern_key", PATTERN_FIELDS),
+            "test cases": rows(self.test_cases, "name", TEST_CASE_FIELDS),
+        }
+
+
+def _part_records(ruleset_id: int) -> list[tuple[datetime, int | None]]:
+    """(date, user id) of every history record of the version's parts, oldest first."""
+    rule_ids = Rule.history.filter(ruleset_id=ruleset_id).values("id")
+    records = []
+    for history in (
+        Rule.history.filter(ruleset_id=ruleset_id),
+        RuleCondition.history.filter(rule_id__in=rule_ids),
+        Pattern.history.filter(ruleset_id=ruleset_id),
+        RulesetTestCase.history.filter(ruleset_id=ruleset_id),
+    ):
+        records += history.values_list("history_date", "history_user_id")
+    return sorted(records, key=lambda record: record[0])
+
+
+def ruleset_entry_moment(*, ruleset_id: int, history_id: int) -> datetime:
+    """The moment a ruleset history entry stands for: the end of the save that wrote it.
+
+    A form save writes the ruleset, then its parts: the parts' records that follow the entry
+    by the same user, each within SAVE_BURST of the one before and before the version's next
+    entry, belong to it (the rules of the "Created" entry, for one).
+    """
+    entry = Ruleset.history.get(id=ruleset_id, history_id=history_id)
+    following = (
+        Ruleset.history.filter(id=ruleset_id, history_date__gt=entry.history_date)
+        .order_by("history_date")
+        .values_list("history_date", flat=True)
+        .first()
+    )
+    moment = entry.history_date
+    for date, user_id in _part_records(ruleset_id):
+        if date <= moment:
+            continue
+        if following is not None and date >= following:
+            break
+        if user_id != entry.history_user_id or date - moment > SAVE_BURST:
+            break
+        moment = date
+    return moment
+
+
+def ruleset_state_at(*, ruleset_id: int, at: datetime) -> VersionState:
+    """What the version held at `at`: parts deleted since come back, later ones are left out."""
+    ruleset = (
+        Ruleset.history.filter(id=ruleset_id, history_date__lte=at)
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    rules = list(
+        Rule.history.as_of(at)
+        .filter(ruleset_id=ruleset_id)
+        .order_by("priority", "position", "rule_id")
+    )
+    return VersionState(
+        at=at,
+        ruleset=ruleset.instance if ruleset is not None else None,
+        rules=rules,
+        links=list(
+            RuleCondition.history.as_of(at)
+            .filter(rule_id__in=[r.pk for r in rules])
+            .order_by("rule_id", "position")
+        ),
+        patterns=list(
+            Pattern.history.as_of(at).filter(ruleset_id=ruleset_id).order_by("pattern_key")
+        ),
+        test_cases=list(
+            RulesetTestCase.history.as_of(at).filter(ruleset_id=ruleset_id).order_by("name")
+        ),
+    )

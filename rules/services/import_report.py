@@ -1,0 +1,48 @@
+"""An import's report as lines of text: what `manage.py import_rules` prints, for the admin's
+upload page too (the command can switch to it; its owner keeps its wording in step)."""
+
+from rules.choices import RulesetSemantics
+
+
+def import_report_lines(report) -> list[str]:
+    """The summary line, the semantics, generated rule ids, normalisations and warnings."""
+    counts = report.counts
+    parts = (
+        f"{counts.get('rules', 0)} rules, {counts.get('patterns', 0)} patterns, "
+        f"{counts.get('conditions', 0)} new catalog conditions "
+        f"({counts.get('conditions_reused', 0)} reused), {counts.get('actions', 0)} new "
+        f"catalog actions ({counts.get('actions_reused', 0)} reused)"
+    )
+    if report.unchanged:
+        line = (
+            f"Unchanged: {report.name} {report.version} ({report.existing.status}) already "
+            "has this content; nothing created."
+        )
+    elif report.dry_run:
+        line = (
+            f"Dry run ({report.format} format): would create draft {report.name} "
+            f"{report.version} with {parts}. Nothing was written."
+        )
+    else:
+        status = "active" if report.activated else "draft"
+        line = (
+            f"Imported {report.format} format as {report.name} {report.version} ({status}): "
+            f"{parts}."
+        )
+    lines = [line]
+    if report.semantics == RulesetSemantics.ORIGINAL:
+        lines.append(
+            "Semantics: original (rules whose attributes are absent from the input are left "
+            "out, as in the original system)."
+        )
+    else:
+        lines.append("Semantics: strict (every rule yields a result).")
+    if report.generated_rule_ids:
+        lines.append("Generated rule ids: " + ", ".join(report.generated_rule_ids))
+    for heading, entries in (("Normalised", report.normalisations), ("Warnings", report.warnings)):
+        if entries:
+            lines.append(f"{heading} ({len(entries)}):")
+            for entry in entries:
+                where = f"{entry.path}: " if entry.path else ""
+                lines.append(f"  - {where}{entry.message}")
+    return lines
