@@ -151,6 +151,10 @@ class ExecutionLogAdmin(admin.ModelAdmin):
     )
     list_display_links = ("time",)
     list_filter = (RulesetNameFilter, "success", RecommendationFilter, "source")
+    # Exact match only: the correlation id has an index (with the time column), a substring
+    # search would scan the hypertable.
+    search_fields = ("=correlation_id",)
+    search_help_text = "Correlation id (exact), as the application sent it."
     date_hierarchy = "timestamp"
     ordering = ("-timestamp",)
     sortable_by = ("time",)  # sorting by anything but the timestamp sorts the whole table
@@ -168,6 +172,8 @@ class ExecutionLogAdmin(admin.ModelAdmin):
         "ruleset_link",
         "source",
         "caller",
+        "request_id",
+        "correlation_id",
         "success",
         "error_message",
         "total_points",

@@ -1,11 +1,14 @@
-"""An import's report as lines of text: what `manage.py import_rules` prints, for the admin's
-upload page too (the command can switch to it; its owner keeps its wording in step)."""
+"""An import's report as lines of text: what `manage.py import_rules` prints and the admin's
+upload page shows."""
 
 from rules.choices import RulesetSemantics
 
 
-def import_report_lines(report) -> list[str]:
-    """The summary line, the semantics, generated rule ids, normalisations and warnings."""
+def import_report_lines(report, *, semantics_hint: str = "") -> list[str]:
+    """The summary line, the semantics, generated rule ids, normalisations and warnings.
+
+    `semantics_hint` ends the semantics line of an `original` import (how to choose the other).
+    """
     counts = report.counts
     parts = (
         f"{counts.get('rules', 0)} rules, {counts.get('patterns', 0)} patterns, "
@@ -18,10 +21,14 @@ def import_report_lines(report) -> list[str]:
             f"Unchanged: {report.name} {report.version} ({report.existing.status}) already "
             "has this content; nothing created."
         )
+        if report.activated:
+            line += f" Activated {report.name} {report.version}."
     elif report.dry_run:
         line = (
             f"Dry run ({report.format} format): would create draft {report.name} "
-            f"{report.version} with {parts}. Nothing was written."
+            f"{report.version} with {parts}"
+            + (" and activate it" if report.activated else "")
+            + ". Nothing was written."
         )
     else:
         status = "active" if report.activated else "draft"
@@ -33,7 +40,7 @@ def import_report_lines(report) -> list[str]:
     if report.semantics == RulesetSemantics.ORIGINAL:
         lines.append(
             "Semantics: original (rules whose attributes are absent from the input are left "
-            "out, as in the original system)."
+            f"out, as in the original system{semantics_hint})."
         )
     else:
         lines.append("Semantics: strict (every rule yields a result).")

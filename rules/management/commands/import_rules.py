@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 from ruleengine.tenant_command import TenantCommand
 from rules.choices import RulesetSemantics
 from rules.errors import ServiceError
+from rules.services.import_report import import_report_lines
 from rules.services.ruleset_import import ruleset_import
 from rules.services.storage import STDIO, document_read, s3_location
 
@@ -59,55 +60,8 @@ class Command(TenantCommand):
             )
         except ServiceError as error:
             raise CommandError(str(error)) from error
-        counts = report.counts
-        parts = (
-            f"{counts.get('rules', 0)} rules, {counts.get('patterns', 0)} patterns, "
-            f"{counts.get('conditions', 0)} new catalog conditions "
-            f"({counts.get('conditions_reused', 0)} reused), {counts.get('actions', 0)} new "
-            f"catalog actions ({counts.get('actions_reused', 0)} reused)"
-        )
-        if report.unchanged:
-            line = (
-                f"Unchanged: {report.name} {report.version} ({report.existing.status}) already "
-                "has this content; nothing created."
-            )
-            if report.activated:
-                line += f" Activated {report.name} {report.version}."
-        elif report.dry_run:
-            line = (
-                f"Dry run ({report.format} format): would create draft {report.name} "
-                f"{report.version} with {parts}"
-                + (" and activate it" if report.activated else "")
-                + ". Nothing was written."
-            )
-        else:
-            status = "active" if report.activated else "draft"
-            line = (
-                f"Imported {report.format} format as {report.name} {report.version} ({status}): "
-                f"{parts}."
-            )
-        self.stdout.write(line)
-        self.stdout.write(_semantics_line(report))
-        if report.generated_rule_ids:
-            self.stdout.write("Generated rule ids: " + ", ".join(report.generated_rule_ids))
-        for heading, entries in (
-            ("Normalised", report.normalisations),
-            ("Warnings", report.warnings),
-        ):
-            if entries:
-                self.stdout.write(f"{heading} ({len(entries)}):")
-                for entry in entries:
-                    where = f"{entry.path}: " if entry.path else ""
-                    self.stdout.write(f"  - {where}{entry.message}")
-
-
-def _semantics_line(report) -> str:
-    if report.semantics == RulesetSemantics.ORIGINAL:
-        return (
-            "Semantics: original (rules whose attributes are absent from the input are left "
-            "out, as in the original system; --semantics strict to change)."
-        )
-    return "Semantics: strict (every rule yields a result)."
+        for line in import_report_lines(report, semantics_hint="; --semantics strict to change"):
+            self.stdout.write(line)
 
 
 def _name_from_location(location: str) -> str | None:

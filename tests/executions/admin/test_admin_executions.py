@@ -51,6 +51,8 @@ def make_logs(tenant, count, *, start=None, step=timedelta(minutes=1), **fields)
             execution_time_ms=1.0 + index % 5,
             success=fields.get("success", True),
             source=fields.get("source", ExecutionSource.API),
+            correlation_id=fields.get("correlation_id", ""),
+            request_id=fields.get("request_id", ""),
         )
         for index in range(count)
     ]
@@ -143,6 +145,20 @@ def test_log_detail_pretty_prints_json_and_nothing_can_be_written(browser_client
     delete = reverse("admin:executions_executionlog_delete", args=[log.pk])
     assert browser_client.post(delete, {"post": "yes"}).status_code == 403
     assert ExecutionLog.objects.filter(pk=log.pk).exists()
+
+
+def test_log_list_finds_a_correlation_id_and_the_detail_shows_both_ids(browser_client, tenant):
+    make_logs(tenant, 3)
+    (wanted,) = make_logs(tenant, 1, correlation_id="order-1042", request_id="req-9")
+    page = browser_client.get(logs_url(q="order-1042"))
+    assert page.status_code == 200
+    shown = re.findall(rb'href="[^"]*/executionlog/([0-9a-f-]{36})/change/', page.content)
+    assert {id.decode() for id in shown} == {str(wanted.pk)}
+    assert browser_client.get(logs_url(q="order-10")).content.count(b"/change/") < (
+        page.content.count(b"/change/")
+    )
+    detail = browser_client.get(reverse("admin:executions_executionlog_change", args=[wanted.pk]))
+    assert b"order-1042" in detail.content and b"req-9" in detail.content
 
 
 # --- Try it ------------------------------------------------------------------------------------
