@@ -72,14 +72,16 @@ class ExecutionsDashboardView(AdminPageView):
             {**item, "bucket_start": timezone.localtime(item["bucket_start"])}
             for item in execution_stats(**scope, bucket=timedelta(hours=1))
         ]
-        summary = execution_stats_summary(**scope)
+        summary = _for_display(execution_stats_summary(**scope))
         by_tenant = []
         if len(selected) > 1:
             for tenant in selected[:BREAKDOWN_LIMIT]:
                 by_tenant.append(
                     {
                         "label": f"{tenant.name} ({tenant.slug})",
-                        **execution_stats_summary(**{**scope, "tenant_ids": [tenant.pk]}),
+                        **_for_display(
+                            execution_stats_summary(**{**scope, "tenant_ids": [tenant.pk]})
+                        ),
                     }
                 )
         by_ruleset = []
@@ -94,7 +96,10 @@ class ExecutionsDashboardView(AdminPageView):
             )[:BREAKDOWN_LIMIT]
             for name in active_names:
                 by_ruleset.append(
-                    {"label": name, **execution_stats_summary(**{**scope, "ruleset_name": name})}
+                    {
+                        "label": name,
+                        **_for_display(execution_stats_summary(**{**scope, "ruleset_name": name})),
+                    }
                 )
         return self.render(
             request,
@@ -112,3 +117,26 @@ class ExecutionsDashboardView(AdminPageView):
             until=until,
             logs_url=reverse("admin:executions_executionlog_changelist"),
         )
+
+
+# Successful evaluations that no pattern key matched: a bar and a chip of their own.
+NO_RECOMMENDATION_LABEL = "(no recommendation)"
+
+
+def _for_display(summary: dict) -> dict:
+    """A stats summary as the dashboard shows it: successes without a recommendation counted
+    under their own label, and the success rate as text that reads 100% only when nothing
+    failed (1 failure in 323 is 99.7%, not a rounded 100%)."""
+    recommendations = dict(summary["recommendations"])
+    unmatched = summary["success_count"] - sum(recommendations.values())
+    if unmatched > 0:
+        recommendations[NO_RECOMMENDATION_LABEL] = unmatched
+    rate = summary["success_rate"]
+    if rate is None:
+        rate_text = None
+    elif summary["success_count"] == summary["count"]:
+        rate_text = "100%"
+    else:
+        # One decimal, and never up to 100% while anything failed.
+        rate_text = f"{min(round(rate * 100, 1), 99.9):.1f}%"
+    return {**summary, "recommendations": recommendations, "success_rate_text": rate_text}

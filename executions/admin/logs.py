@@ -122,11 +122,29 @@ class RulesetNameFilter(ChoicesFromAuthoringFilter):
     source_model, source_field, log_field = Ruleset, "name", "ruleset_name"
 
 
+class VersionFilter(ChoicesFromAuthoringFilter):
+    title = "version"
+    parameter_name = "version"
+    source_model, source_field, log_field = Ruleset, "version", "ruleset_version"
+
+
+# A choice of the recommendation filter: successful evaluations that no pattern key matched.
+NO_RECOMMENDATION = "__none__"
+
+
 class RecommendationFilter(ChoicesFromAuthoringFilter):
     title = "action recommendation"
     parameter_name = "recommendation"
     source_model = Pattern
     source_field = log_field = "action_recommendation"
+
+    def lookups(self, request, model_admin):
+        return [(NO_RECOMMENDATION, "(no recommendation)"), *super().lookups(request, model_admin)]
+
+    def queryset(self, request, queryset):
+        if self.value() == NO_RECOMMENDATION:
+            return queryset.filter(success=True, action_recommendation__isnull=True)
+        return super().queryset(request, queryset)
 
 
 def pretty_json(value):
@@ -150,7 +168,7 @@ class ExecutionLogAdmin(admin.ModelAdmin):
         "tenant",
     )
     list_display_links = ("time",)
-    list_filter = (RulesetNameFilter, "success", RecommendationFilter, "source")
+    list_filter = (RulesetNameFilter, VersionFilter, "success", RecommendationFilter, "source")
     # Exact match only: the correlation id has an index (with the time column), a substring
     # search would scan the hypertable.
     search_fields = ("=correlation_id",)

@@ -30,6 +30,7 @@ from rules.choices import Capability, RulesetStatus
 from rules.engine import RulesetCompileError
 from rules.errors import problem_text
 from rules.models import Rule, Ruleset
+from rules.selectors.input_example import version_input_example
 from rules.services.compilation import ruleset_compile
 from rules.tenant_roles import caller_capabilities
 
@@ -174,6 +175,10 @@ class RulesetTryItView(AdminPageView):
                 log = self._log(chosen)
             if log is not None:
                 initial["input"] = json.dumps(log.input_data, indent=2, ensure_ascii=False)
+        if "input" not in initial:
+            # Start from the attributes this version reads, not another ruleset's example.
+            example = version_input_example(self.ruleset)
+            initial["input"] = json.dumps(example, indent=2, ensure_ascii=False)
         return self._page(request, TryItForm(initial=initial), recent, chosen=chosen)
 
     def post(self, request, ruleset_id):

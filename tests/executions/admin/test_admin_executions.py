@@ -1,5 +1,6 @@
 """Execution logs, try-it and the dashboard in the admin."""
 
+import json
 import re
 import uuid
 from datetime import timedelta
@@ -145,6 +146,23 @@ def test_log_detail_pretty_prints_json_and_nothing_can_be_written(browser_client
     delete = reverse("admin:executions_executionlog_delete", args=[log.pk])
     assert browser_client.post(delete, {"post": "yes"}).status_code == 403
     assert ExecutionLog.objects.filter(pk=log.pk).exists()
+
+
+def test_log_list_filters_by_version_and_by_no_recommendation(browser_client, tenant):
+    ruleset = ruleset_with_rules(tenant=tenant, name="credit", version="1.0")
+    make_logs(tenant, 2)
+    (unmatched,) = make_logs(tenant, 1, recommendation=None)
+    make_logs(tenant, 1, recommendation=None, success=False)
+    page = browser_client.get(logs_url(recommendation="__none__"))
+    shown = re.findall(rb'href="[^"]*/executionlog/([0-9a-f-]{36})/change/', page.content)
+    assert {id.decode() for id in shown} == {str(unmatched.pk)}
+    assert b"(no recommendation)" in browser_client.get(logs_url()).content
+    assert ruleset.version == "1.0"
+    assert b"?version=1.0" in browser_client.get(logs_url()).content
+    ExecutionLog.objects.filter(pk=unmatched.pk).update(ruleset_version="2.0")
+    versioned = browser_client.get(logs_url(version="1.0")).content
+    assert str(unmatched.pk).encode() not in versioned
+    assert len(re.findall(rb"/executionlog/[0-9a-f-]{36}/change/", versioned)) == 3
 
 
 def test_log_list_finds_a_correlation_id_and_the_detail_shows_both_ids(browser_client, tenant):
@@ -370,3 +388,32 @@ def member_of():
         return MembershipFactory(tenant=tenant, role=role).user
 
     return make
+
+
+def test_dashboard_shows_unmatched_successes_and_never_rounds_a_failure_up_to_100(
+    browser_client, tenant
+):
+    make_logs(tenant, 300, step=timedelta(seconds=10), recommendation="APPROVE")
+    make_logs(tenant, 22, step=timedelta(seconds=10), recommendation=None)
+    make_logs(tenant, 1, recommendation=None, success=False)
+    page = browser_client.get(dashboard_url())
+    summary = page.context["summary"]
+    assert summary["count"] == 323
+    assert summary["recommendations"] == {"APPROVE": 300, "(no recommendation)": 22}
+    assert summary["success_rate_text"] == "99.7%"
+    assert b"99.7%" in page.content and b"(no recommendation)" in page.content
+    ExecutionLog.objects.filter(success=False).delete()
+    assert browser_client.get(dashboard_url()).context["summary"]["success_rate_text"] == "100%"
+
+
+def test_try_it_starts_from_the_attributes_the_version_reads(browser_client, tenant):
+    ruleset = ruleset_with_rules(tenant=tenant, rules=0)
+    RuleFactory(
+        ruleset=ruleset, attribute="applicant.income", operator="greater_than", constant="50000"
+    )
+    RuleFactory(ruleset=ruleset, attribute="country", operator="in", constant='["NL", "BE"]')
+    RuleFactory(ruleset=ruleset, attribute="old", constant="1", status="inactive")
+    page = browser_client.get(try_it_url(ruleset))
+    initial = json.loads(page.context["form"].initial["input"])
+    assert initial == {"applicant": {"income": 50000}, "country": "NL"}
+    assert b"credit_score" not in page.content

@@ -1,0 +1,51 @@
+"""An example input for a version: the attributes its active rules read, for try-it to start from.
+
+Each attribute gets the constant of the first rule that reads it (JSON where the constant is
+JSON, text otherwise), so the analyst starts from an input the version can evaluate, not from
+another ruleset's example. Dotted attributes (`applicant.income`) become nested objects.
+"""
+
+import json
+
+from rules.choices import ItemStatus
+from rules.models import Condition, Rule
+
+
+def version_input_example(ruleset) -> dict:
+    """{attribute: example value} for the attributes `ruleset`'s active rules read."""
+    pairs: list[tuple[str, str]] = []
+    for rule in Rule.objects.filter(ruleset=ruleset, status=ItemStatus.ACTIVE).order_by(
+        "priority", "position", "pk"
+    ):
+        if rule.attribute:
+            pairs.append((rule.attribute, rule.constant))
+    pairs += Condition.objects.filter(
+        rule_links__rule__ruleset=ruleset, rule_links__rule__status=ItemStatus.ACTIVE
+    ).values_list("attribute", "value")
+    example: dict = {}
+    for attribute, constant in pairs:
+        _place(example, attribute.split("."), _value(constant))
+    return example
+
+
+def _value(constant: str):
+    try:
+        value = json.loads(constant)
+    except (TypeError, ValueError):
+        return constant
+    # A list constant belongs to in/not_in: its first member is an input that can match.
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _place(example: dict, path: list[str], value) -> None:
+    node = example
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            if part in node:
+                return  # a scalar already sits here: keep the first rule's
+            child = node[part] = {}
+        node = child
+    node.setdefault(path[-1], value)
