@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from rules.api.serializers import RulesetSerializer
+from rules.choices import RulesetSemantics
 from rules.models import version_validator
 
 
@@ -67,6 +68,17 @@ class ImportOptionsSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(
         required=False, default=False, help_text="Check everything, write nothing."
     )
+    semantics = serializers.ChoiceField(
+        choices=RulesetSemantics.choices,
+        required=False,
+        help_text="How the draft evaluates. Default: the document's; `original` for the "
+        "original system's files.",
+    )
+    strict = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Every warning (an unknown catalog id skipped, a rule left out) is an error.",
+    )
 
 
 class ImportReportSerializer(serializers.Serializer):
@@ -83,4 +95,14 @@ class ImportReportSerializer(serializers.Serializer):
         allow_null=True, help_text="Id of the equal version, when unchanged."
     )
     counts = serializers.DictField(child=serializers.IntegerField())
+    semantics = serializers.ChoiceField(choices=RulesetSemantics.choices)
+    generated_rule_ids = serializers.ListField(
+        child=serializers.CharField(), help_text="Ids given to rules the file left without one."
+    )
+    normalisations = ProblemSerializer(
+        many=True, help_text="Every rewrite of the original's forms (an alias, a default)."
+    )
+    warnings = ProblemSerializer(
+        many=True, help_text="What the original would skip with a warning; `strict` refuses."
+    )
     created = RulesetSerializer(read_only=True, allow_null=True)

@@ -86,6 +86,10 @@ def test_export_import_round_trip_creates_a_draft_with_the_same_rules(author_api
             "actions_reused": 1,
             "test_cases": 0,
         },
+        "semantics": "strict",
+        "generated_rule_ids": [],
+        "normalisations": [],
+        "warnings": [],
     }
     assert (report["created"]["name"], report["created"]["status"]) == ("copy", "draft")
     imported = author_api.get(f"/api/v1/rulesets/{report['created']['id']}/export").json()
@@ -193,3 +197,48 @@ def test_import_of_a_document_without_its_optional_sections(author_api):
     )
 
     assert response.status_code == 201
+
+
+def test_import_of_an_original_file_reports_its_normalisations_and_takes_semantics_and_strict(
+    author_api, tenant
+):
+    document = {
+        "rules_set": [
+            {
+                "rulename": "Adult",
+                "attribute": "age",
+                "condition": "greater_than",
+                "constant": "17",
+                "rule_point": 10,
+                "action_result": "Y",
+            },
+            {
+                "id": "S1",
+                "type": "complex",
+                "action_result": "Y",
+                "conditions": {"mode": "AND", "items": ["C404", "C1"]},
+            },
+        ],
+        "conditions_set": [
+            {"condition_id": "C1", "attribute": "age", "equation": "greater_than", "constant": 1}
+        ],
+    }
+    response = author_api.post("/api/v1/rulesets/import?name=legacy", document, format="json")
+    assert response.status_code == 201, response.json()
+    report = response.json()
+    assert report["semantics"] == "original" and report["created"]["semantics"] == "original"
+    assert report["generated_rule_ids"] == ["R0001"]
+    assert report["normalisations"] and all(n["path"] for n in report["normalisations"])
+    assert [w["path"] for w in report["warnings"]] == ["rules_set[1].conditions.items[0]"]
+    refused = author_api.post(
+        "/api/v1/rulesets/import?name=legacy2&strict=true", document, format="json"
+    )
+    assert refused.status_code == 400
+    assert "C404" in json.dumps(refused.json())
+    assert not Ruleset.objects.filter(name="legacy2").exists()
+    chosen = author_api.post(
+        "/api/v1/rulesets/import?name=legacy3&semantics=strict", document, format="json"
+    )
+    assert chosen.status_code == 201, chosen.json()
+    assert chosen.json()["semantics"] == "strict"
+    assert Ruleset.objects.get(name="legacy3").semantics == "strict"
