@@ -7,6 +7,13 @@ passes its body to the import service, which checks it with the engine.
 
 from rest_framework import serializers
 
+from rules.choices import RulesetSemantics
+
+SEMANTICS_HELP = (
+    "strict: every active rule yields one pattern character; original: the original system's "
+    "default path (rules whose attributes are absent are left out, results of any length)."
+)
+
 
 class DocumentHeaderSerializer(serializers.Serializer):
     name = serializers.CharField()
@@ -15,6 +22,9 @@ class DocumentHeaderSerializer(serializers.Serializer):
     is_default = serializers.BooleanField()
     tags = serializers.ListField(child=serializers.CharField())
     metadata = serializers.DictField()
+    semantics = serializers.ChoiceField(
+        choices=RulesetSemantics.choices, required=False, help_text=SEMANTICS_HELP
+    )
 
 
 class DocumentRuleConditionsSerializer(serializers.Serializer):
@@ -33,7 +43,9 @@ class DocumentRuleSerializer(serializers.Serializer):
     weight = serializers.FloatField()
     rule_point = serializers.FloatField()
     priority = serializers.IntegerField()
-    action_result = serializers.CharField(max_length=1)
+    action_result = serializers.CharField(
+        max_length=200, help_text="One character in strict semantics; any length in original."
+    )
     status = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
     metadata = serializers.DictField()
@@ -103,6 +115,9 @@ class ImportHeaderSerializer(serializers.Serializer):
     is_default = serializers.BooleanField(required=False)
     tags = _tags()
     metadata = serializers.DictField(required=False)
+    semantics = serializers.ChoiceField(
+        choices=RulesetSemantics.choices, required=False, help_text=SEMANTICS_HELP
+    )
 
 
 class ImportRuleSerializer(serializers.Serializer):
@@ -120,7 +135,9 @@ class ImportRuleSerializer(serializers.Serializer):
     weight = _number("Default 1.0; multiplies rule_point.")
     rule_point = _number("Default 0.")
     priority = serializers.IntegerField(required=False, help_text="Default 0; ascending order.")
-    action_result = _text('One character; default "Y".', max_length=1)
+    action_result = _text(
+        'Default "Y"; one character in strict semantics, any length in original.', max_length=200
+    )
     status = _text('Default "active"; other rules are not evaluated.')
     tags = _tags()
     metadata = serializers.DictField(required=False)
@@ -173,13 +190,20 @@ class ImportSpecDocumentSerializer(serializers.Serializer):
 class OriginalRuleSerializer(serializers.Serializer):
     """The fields flat and structured rules share; each accepts the alias shown."""
 
-    id = serializers.CharField(help_text="The rule id (alias: rule_id).")
+    id = serializers.CharField(
+        required=False,
+        help_text="The rule id (alias: rule_id); when missing, R0001, R0002... by position.",
+    )
     rule_name = _text("Alias: rulename.")
     description = _text("The message (alias: message).")
-    weight = _number("Default 1.0.")
-    rule_point = _number("Default 0 (alias: rulepoint).")
+    weight = _number("Default 0, as in the original.")
+    rule_point = _number("Default 0 (alias: rulepoint, in structured rules).")
     priority = serializers.IntegerField(required=False, help_text="Default 0.")
-    result = _text('One character; default "Y" (alias: action_result).', max_length=1)
+    result = _text(
+        "Alias: action_result. Any length; `{attribute}` and `string join(...)` templates are "
+        "expanded against the input on a match.",
+        max_length=200,
+    )
     status = _text('Default "active".')
 
 
