@@ -32,6 +32,7 @@ from executions.models import ExecutionSource
 from executions.services.evaluation import BUDGET_EXCEEDED, evaluation_run
 from executions.services.idempotency import (
     IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
     idempotency_claim,
     idempotent_request,
     stored_answer,
@@ -148,25 +149,26 @@ def _idempotent(request, tenant, fields):
         ) from error
 
 
-def _replay(stored, idempotent) -> HttpResponse:
-    """The stored first answer of a key; 422 if the key came with another request."""
-    if stored.request_hash != idempotent.fingerprint:
-        message = (
-            f"Idempotency-Key '{idempotent.key}' was already used with a different request "
-            f"in the last {settings.IDEMPOTENCY_KEY_TTL_HOURS:g} hours "
-            "(IDEMPOTENCY_KEY_TTL_HOURS); send a new key for a new request."
-        )
-        raise ApiError(
-            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            code="idempotency_key_reused",
-            message=message,
-            details={"Idempotency-Key": [message]},
-        )
+def _replay(stored) -> HttpResponse:
+    """The stored first answer of a key, as it was sent."""
     response = HttpResponse(
         stored.response_body, status=stored.response_status, content_type="application/json"
     )
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+def _stored_answer(idempotent):
+    """The key's stored answer (None: not recorded); a 422 when it answered another request."""
+    try:
+        return stored_answer(idempotent)
+    except IdempotencyKeyReused as error:
+        raise ApiError(
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            code="idempotency_key_reused",
+            message=str(error),
+            details={"Idempotency-Key": [str(error)]},
+        ) from error
 
 
 def _log_commit(rows, started, idempotent, *, result=None, error=None, execution_id=None):
@@ -187,7 +189,7 @@ def _log_commit(rows, started, idempotent, *, result=None, error=None, execution
     try:
         _commit_or_503(rows, started, claim)
     except IdempotencyKeyTaken:
-        stored = stored_answer(idempotent)
+        stored = _stored_answer(idempotent)
         if stored is None:  # purged in between: as unlikely as it is harmless to retry
             raise ApiError(
                 status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -195,7 +197,7 @@ def _log_commit(rows, started, idempotent, *, result=None, error=None, execution
                 message="The idempotency key changed while this request ran. Retry shortly.",
                 headers={"Retry-After": "1"},
             ) from None
-        return _replay(stored, idempotent)
+        return _replay(stored)
     return None
 
 
@@ -317,8 +319,8 @@ class EvaluateView(JsonOnlyView):
         tenant, compiled, identity = _ruleset(request, fields)
         dry_run, trace = fields.get("dry_run", False), fields.get("trace", False)
         idempotent = _idempotent(request, tenant, fields)
-        if idempotent is not None and (stored := stored_answer(idempotent)) is not None:
-            return _replay(stored, idempotent)
+        if idempotent is not None and (stored := _stored_answer(idempotent)) is not None:
+            return _replay(stored)
         ids = _log_ids(request, fields)
         if "data" not in fields:
             error = _invalid("data", "required")
@@ -425,8 +427,8 @@ class EvaluateBatchView(JsonOnlyView):
         tenant, compiled, identity = _ruleset(request, fields)
         dry_run, trace = fields.get("dry_run", False), fields.get("trace", False)
         idempotent = _idempotent(request, tenant, fields)
-        if idempotent is not None and (stored := stored_answer(idempotent)) is not None:
-            return _replay(stored, idempotent)
+        if idempotent is not None and (stored := _stored_answer(idempotent)) is not None:
+            return _replay(stored)
         ids = _log_ids(request, fields)
         caller = _caller(request)
         source = None if dry_run else ExecutionSource.BATCH

@@ -30,6 +30,10 @@ class IdempotencyKeyInvalid(Exception):
     """The Idempotency-Key header is empty, too long or holds characters it may not."""
 
 
+class IdempotencyKeyReused(Exception):
+    """The key's stored answer belongs to another request (another body or path)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IdempotentRequest:
     """One evaluate or batch request sent with an Idempotency-Key."""
@@ -61,8 +65,9 @@ def request_fingerprint(method: str, path: str, body) -> str:
 
 
 def stored_answer(request: IdempotentRequest) -> IdempotencyKey | None:
-    """The live key row of `request`'s key, if one is recorded."""
-    return (
+    """The live key row of `request`'s key, if one is recorded; IdempotencyKeyReused (naming
+    the key and the setting) when it was recorded for another request."""
+    stored = (
         IdempotencyKey.objects.filter(
             tenant_id=request.tenant_id,
             caller=request.caller,
@@ -72,6 +77,13 @@ def stored_answer(request: IdempotentRequest) -> IdempotencyKey | None:
         .only("request_hash", "response_status", "response_body")
         .first()
     )
+    if stored is not None and stored.request_hash != request.fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key '{request.key}' was already used with a different request "
+            f"in the last {settings.IDEMPOTENCY_KEY_TTL_HOURS:g} hours "
+            "(IDEMPOTENCY_KEY_TTL_HOURS); send a new key for a new request."
+        )
+    return stored
 
 
 def idempotency_claim(

@@ -175,20 +175,6 @@ class RuleChangelistForm(RuleListForm):
 @admin.register(Rule)
 class RuleAdmin(RulesetPartAdmin):
     form = RuleListForm
-    list_display = (
-        "rule_id",
-        "rule_name",
-        "attribute",
-        "operator",
-        "constant",
-        "weight",
-        "rule_point",
-        "priority",
-        "action_result",
-        "status",
-        "version_link",
-    )
-    list_display_links = ("rule_id",)
     list_editable = (
         "rule_name",
         "attribute",
@@ -200,6 +186,8 @@ class RuleAdmin(RulesetPartAdmin):
         "action_result",
         "status",
     )
+    list_display = ("rule_id", *list_editable, "version_link")
+    list_display_links = ("rule_id",)
     list_filter = (VersionFilter, "status", "operator")
     search_fields = ("rule_id", "rule_name", "attribute", "constant", "message")
     ordering = ("ruleset", "priority", "position", "rule_id")
