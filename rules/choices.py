@@ -46,6 +46,23 @@ class RulesetSemantics(models.TextChoices):
     ORIGINAL = "original", "Original (rules on absent attributes are left out, as the original did)"
 
 
+class InputValidation(models.TextChoices):
+    """What a ruleset does with inputs that do not fit the tenant's attributes catalog."""
+
+    OFF = "off", "Off"
+    WARN = "warn", "Warn (the log records the problems)"
+    STRICT = "strict", "Strict (400 naming every bad field)"
+
+
+class AttributeType(models.TextChoices):
+    STRING = "string", "String"
+    NUMBER = "number", "Number"
+    INTEGER = "integer", "Integer"
+    BOOLEAN = "boolean", "Boolean"
+    DATE = "date", "Date"
+    LIST = "list", "List"
+
+
 class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
     AUTHOR = "author", "Author"

@@ -12,7 +12,9 @@ from simple_history.models import HistoricalRecords
 
 from ruleengine.input_check import InputRefused, input_check
 from rules.choices import (
+    AttributeType,
     ConditionMode,
+    InputValidation,
     ItemStatus,
     Role,
     RulesetSemantics,
@@ -193,6 +195,17 @@ class Ruleset(TimestampedModel):
         help_text="Original: only the rules whose attributes are in the input run, as in the "
         "original system; patterns and results of any length.",
     )
+    default_recommendation = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Recommended when no pattern key matches the result; empty for none.",
+    )
+    input_validation = models.CharField(
+        max_length=10,
+        choices=InputValidation.choices,
+        default=InputValidation.OFF,
+        help_text="Check inputs against the tenant's attributes catalog.",
+    )
     tags = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     # Bumped by every write to the ruleset or its parts; caches of compiled rulesets compare it.
@@ -310,6 +323,37 @@ class Action(CatalogEntry):
         return f"{self.action_id}: {self.name}"
 
 
+class Attribute(TimestampedModel):
+    """An input attribute of the tenant's catalog: what rules read and inputs carry."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=200, help_text="The input key, e.g. credit_score.")
+    data_type = models.CharField(
+        max_length=10, choices=AttributeType.choices, default=AttributeType.STRING
+    )
+    description = models.TextField(blank=True)
+    allowed_values = models.JSONField(
+        default=list, blank=True, help_text="A JSON list; empty for any value of the type."
+    )
+    example = models.JSONField(
+        null=True, blank=True, help_text="A JSON value; try-it starts from it."
+    )
+
+    objects = TenantQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tenant__slug", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"], name="attribute_unique_name_per_tenant"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.data_type})"
+
+
 class Rule(TimestampedModel):
     ruleset = models.ForeignKey(Ruleset, on_delete=models.CASCADE, related_name="rules")
     rule_id = models.CharField(max_length=64, validators=[identifier_validator])
@@ -408,8 +452,9 @@ class RuleCondition(models.Model):
 
 class Pattern(TimestampedModel):
     ruleset = models.ForeignKey(Ruleset, on_delete=models.CASCADE, related_name="patterns")
-    pattern_key = models.CharField(
-        max_length=500, help_text="One character per active rule, in execution order, e.g. Y-Y."
+    # Text, not a bounded CharField: a strict ruleset of 1,000 rules has 1,000-character keys.
+    pattern_key = models.TextField(
+        help_text="One character per active rule, in execution order, e.g. Y-Y; * matches any."
     )
     action_recommendation = models.CharField(max_length=200)
     action = models.ForeignKey(
@@ -502,7 +547,7 @@ class RulesetTestCase(TimestampedModel):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     input_data = models.JSONField(default=dict, blank=True, help_text="The input, a JSON object.")
-    expected_pattern_result = models.CharField(max_length=500, null=True, blank=True)
+    expected_pattern_result = models.TextField(null=True, blank=True)
     expected_action_recommendation = models.CharField(max_length=200, null=True, blank=True)
     expected_total_points = models.FloatField(null=True, blank=True)
     total_points_tolerance = models.FloatField(

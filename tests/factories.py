@@ -9,6 +9,7 @@ from rules.choices import Role, RulesetStatus
 from rules.models import (
     Action,
     ApiClient,
+    Attribute,
     Condition,
     Membership,
     Pattern,
@@ -116,6 +117,17 @@ class ActionFactory(factory.django.DjangoModelFactory):
     configuration = factory.LazyFunction(lambda: {"queue": "auto"})
 
 
+class AttributeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Attribute
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"attribute_{n}")
+    data_type = "number"
+    description = "A number the rules read."
+    example = 42
+
+
 class PatternFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Pattern
@@ -217,8 +229,7 @@ def ruleset_with_rules(*, tenant=None, rules=2, status=RulesetStatus.DRAFT, **fi
     ruleset = RulesetFactory(tenant=tenant or TenantFactory(), status=status, **fields)
     for _ in range(rules):
         RuleFactory(ruleset=ruleset)
-    if rules <= Pattern._meta.get_field("pattern_key").max_length:
-        PatternFactory(ruleset=ruleset, pattern_key="Y" * rules, action_recommendation="APPROVE")
+    PatternFactory(ruleset=ruleset, pattern_key="Y" * rules, action_recommendation="APPROVE")
     return ruleset
 
 
@@ -286,6 +297,5 @@ def large_ruleset(*, tenant, rules=1000, **fields) -> Ruleset:
         )
         for number in range(rules)
     )
-    if rules <= Pattern._meta.get_field("pattern_key").max_length:
-        PatternFactory(ruleset=ruleset, pattern_key="Y" * rules, action_recommendation="APPROVE")
+    PatternFactory(ruleset=ruleset, pattern_key="Y" * rules, action_recommendation="APPROVE")
     return ruleset

@@ -17,6 +17,7 @@ FACTORIES = [
     factories.ConditionFactory,
     factories.RuleConditionFactory,
     factories.ActionFactory,
+    factories.AttributeFactory,
     factories.PatternFactory,
     factories.RulesetTestCaseFactory,
     factories.SnapshotPublicationFactory,
