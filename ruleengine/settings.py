@@ -272,12 +272,36 @@ EXECUTION_LOG_HOURLY_AGGREGATE = env.bool("EXECUTION_LOG_HOURLY_AGGREGATE", defa
 S3_BUCKET = env.str("S3_BUCKET", default="")
 S3_PREFIX = env.str("S3_PREFIX", default="").strip("/")
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
-AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+# AWS_REGION is the original system's name for it.
+AWS_S3_REGION_NAME = (
+    env.str("AWS_S3_REGION_NAME", default="") or env.str("AWS_REGION", default="") or None
+)
 SNAPSHOT_ROOT = Path(env.str("SNAPSHOT_ROOT", default=str(BASE_DIR / "snapshots")))
 # The original system's switch: false serves active versions from snapshots (S3_BUCKET, else
 # files under RULES_CONFIG_PATH) instead of the database; execution logs still go to the database.
 USE_DATABASE = env.bool("USE_DATABASE", default=True)
 RULES_CONFIG_PATH = Path(env.str("RULES_CONFIG_PATH", default=str(SNAPSHOT_ROOT)))
+# RULES_CONFIG_PATH naming a .json file: the original's rules file (and its conditions catalog),
+# served with semantics=original to one tenant under one name, as the tenant's default; object
+# keys in S3_BUCKET when a bucket is set (rules/services/original_files.py).
+CONDITIONS_CONFIG_PATH = env.str("CONDITIONS_CONFIG_PATH", default="")
+RULES_CONFIG_TENANT = env.str("RULES_CONFIG_TENANT", default="")
+RULES_CONFIG_RULESET_NAME = env.str("RULES_CONFIG_RULESET_NAME", default="")  # default: file stem
+# A served file is checked for changes (a stat, or a HEAD per object) at most this often.
+RULES_CONFIG_CHECK_SECONDS = env.float("RULES_CONFIG_CHECK_SECONDS", default=1.0)
+if RULES_CONFIG_CHECK_SECONDS < 0:
+    raise ImproperlyConfigured(
+        f"RULES_CONFIG_CHECK_SECONDS must be 0 or more, not {RULES_CONFIG_CHECK_SECONDS}"
+    )
+if (
+    not USE_DATABASE
+    and str(RULES_CONFIG_PATH).lower().endswith(".json")
+    and not RULES_CONFIG_TENANT
+):
+    raise ImproperlyConfigured(
+        f"USE_DATABASE=false serves RULES_CONFIG_PATH={RULES_CONFIG_PATH} to one tenant: set "
+        "RULES_CONFIG_TENANT to its slug"
+    )
 # --- End of storage and snapshots ------------------------------------------------------------
 
 # --- API ------------------------------------------------------------------------------------
@@ -341,6 +365,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "backtest", "description": "Replay logged traffic through a version"},
         {"name": "api-clients", "description": "Applications' tokens (tenant admins)"},
         {"name": "health", "description": "For load balancers"},
+        {
+            "name": "original system",
+            "description": "The original rule engine's endpoints and shapes, for its clients "
+            "(X-API-Key or Authorization: Token)",
+        },
     ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

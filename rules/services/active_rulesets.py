@@ -2,7 +2,8 @@
 
 The original system's switch: with USE_DATABASE=false the active versions are read from snapshot
 storage, S3 (S3_BUCKET, S3_PREFIX) or, without a bucket, files under RULES_CONFIG_PATH, laid out as
-snapshots are published (`<tenant>/<name>/active.json`, `<tenant>/<name>/<version>.json`).
+snapshots are published (`<tenant>/<name>/active.json`, `<tenant>/<name>/<version>.json`), or,
+when RULES_CONFIG_PATH names a `.json` file, that one original-format file (original_files.py).
 Compiled rulesets are cached per process and reloaded when the source changes: the ruleset's
 revision, the object's ETag or the file's modification time.
 """
@@ -22,10 +23,19 @@ from rules.engine import CompiledRuleset, RulesetCompileError, compile_ruleset
 from rules.errors import RulesetInvalid, ServiceError
 from rules.models import Ruleset, identifier_validator, version_validator
 from rules.services.compilation import ruleset_spec
+from rules.services.original_files import (
+    SOURCE_FILE,
+    SOURCE_S3,
+    RulesConfigMissing,
+    original_files_cache_clear,
+    original_files_configured,
+    original_ruleset,
+    original_ruleset_name,
+)
 from rules.services.snapshots import snapshot_name
 from rules.services.storage import StorageError, s3_error_text, s3_storage, storage_read
 
-SOURCE_DATABASE, SOURCE_FILE, SOURCE_S3 = "database", "file", "s3"
+SOURCE_DATABASE = "database"
 
 
 class RulesetNotFound(ServiceError):
@@ -53,6 +63,7 @@ _cache_lock = threading.Lock()
 def compiled_cache_clear() -> None:
     with _cache_lock:
         _compiled_cache.clear()
+    original_files_cache_clear()
 
 
 def active_compiled_ruleset(
@@ -67,6 +78,8 @@ def active_compiled_ruleset(
     """
     if settings.USE_DATABASE:
         return _from_database(tenant, name, version, any_status)
+    if original_files_configured():
+        return _from_original_file(tenant, name, version, any_status)
     if name is None:
         raise RulesetNotFound("name the ruleset: defaults are not published as snapshots")
     # Names become paths and object keys: only well-formed ones (no "..", no "/").
@@ -88,6 +101,39 @@ def active_compiled_ruleset(
     if settings.S3_BUCKET:
         return _from_s3(tenant, snapshot)
     return _from_file(tenant, Path(settings.RULES_CONFIG_PATH) / snapshot)
+
+
+def _from_original_file(tenant, name, version, any_status):
+    served_tenant = settings.RULES_CONFIG_TENANT
+    if not served_tenant:
+        raise RulesetNotFound(
+            "RULES_CONFIG_PATH names the original system's rules file: set RULES_CONFIG_TENANT "
+            "to the slug of the tenant it serves"
+        )
+    served_name = original_ruleset_name()
+    if tenant.slug != served_tenant:
+        raise RulesetNotFound(
+            f"tenant {tenant.slug} has no ruleset {name}"
+            if name
+            else f"tenant {tenant.slug} has no default ruleset; name one"
+        )
+    if name is not None and name != served_name:
+        raise RulesetNotFound(f"tenant {tenant.slug} has no ruleset {name}")
+    if version and not any_status:
+        raise VersionNotActive(
+            "serving RULES_CONFIG_PATH, a named version is evaluated only as a dry run: pass "
+            '"dry_run": true, or leave the version out for the version being served'
+        )
+    try:
+        compiled, identity = original_ruleset()
+    except RulesConfigMissing as error:
+        raise RulesetNotFound(str(error)) from error
+    if version and version != identity["version"]:
+        raise RulesetNotFound(
+            f"tenant {tenant.slug} has no version {version} of {served_name}: RULES_CONFIG_PATH "
+            f"serves version {identity['version']} only"
+        )
+    return compiled, identity
 
 
 def _cached(key, stamp, load) -> tuple[CompiledRuleset, dict]:
