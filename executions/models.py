@@ -26,8 +26,9 @@ class ExecutionLog(models.Model):
     execution_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     timestamp = TimescaleDateTimeField(interval="1 day", default=timezone.now)
     # No database constraint: the log is append-only history and must not block tenant changes.
+    # No index of its own either: executionlog_tenant_time starts with the tenant.
     tenant = models.ForeignKey(
-        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     # The ruleset is stored by value, so logs survive the ruleset's deletion.
     ruleset_id = models.BigIntegerField(null=True, blank=True)
@@ -61,6 +62,10 @@ class ExecutionLog(models.Model):
             )
         ]
         indexes = [
+            # Newest first over every tenant: the superuser's admin list, the rollup's reads of
+            # whole hours and the prune command. On TimescaleDB it is the hypertable's default
+            # time index, renamed by migration 0005.
+            models.Index(fields=["-timestamp"], name="executionlog_time"),
             models.Index(fields=["tenant", "-timestamp"], name="executionlog_tenant_time"),
             models.Index(fields=["ruleset_id", "-timestamp"], name="executionlog_ruleset_time"),
             # Most rows carry no correlation id: index only those that do.
@@ -111,3 +116,57 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.caller} {self.key}"
+
+
+class IntegerArrayField(models.Field):
+    """An `integer[]` on PostgreSQL (text elsewhere, where nothing writes it); read and written
+    with SQL by executions.rollups and executions.stats, never through the ORM."""
+
+    def db_type(self, connection):
+        return "integer[]" if connection.vendor == "postgresql" else "text"
+
+
+class ExecutionLogRollup(models.Model):
+    """One hour of the log per tenant, ruleset version and recommendation (PostgreSQL).
+
+    Kept by `manage.py rollup_execution_logs` (executions.rollups); hours from the watermark in
+    ExecutionLogRollupState on are read from the log itself. The same columns as the TimescaleDB
+    continuous aggregate `executionlog_hourly`, which replaces this table there. Admin try-it
+    runs are left out. `execution_ms_bins` and `execution_ms_counts` are executions.histogram's
+    fixed log-scale histogram without its empty bins (the aggregate stores all BINS counts), from
+    which p50/p95/p99 are read.
+    """
+
+    hour = models.DateTimeField()
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    ruleset_name = models.CharField(max_length=100, blank=True)
+    ruleset_version = models.CharField(max_length=20, blank=True)
+    action_recommendation = models.CharField(max_length=200, null=True, blank=True)
+    executions = models.BigIntegerField()
+    successes = models.BigIntegerField()
+    execution_ms_sum = models.FloatField()
+    points_sum = models.FloatField(null=True)
+    points_count = models.BigIntegerField()
+    # The histogram's bins that are not empty, ascending, and their counts: a few dozen of the
+    # 218, which keeps a 90-day read of the rollup to a few hundred thousand numbers.
+    execution_ms_bins = IntegerArrayField()
+    execution_ms_counts = IntegerArrayField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "hour"], name="executionlogrollup_tenant")]
+
+    def __str__(self):
+        return f"{self.hour} {self.ruleset_name} {self.ruleset_version}"
+
+
+class ExecutionLogRollupState(models.Model):
+    """How far the rollup has gone: every hour before `rolled_until` is in ExecutionLogRollup."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    rolled_until = models.DateTimeField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.name} until {self.rolled_until}"

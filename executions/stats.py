@@ -7,25 +7,25 @@ hour starts on the hour and a day at midnight UTC) on every database, and a wind
 whole buckets: `since` goes down to its bucket's start and `until` up to the next bucket boundary,
 so every bucket is complete and the totals of a window equal the sum of its buckets.
 
-Where the numbers come from:
+Where the numbers come from, so that a request costs the same at any size of the log: whole
+hours are read from an hourly summary, and only what it does not hold from the log itself.
 
-* TimescaleDB, hourly aggregate present (executions.timeseries) and a bucket that is a multiple
-  of an hour: count, successes, time and points sums and recommendations come from the
-  aggregate, re-bucketed with `time_bucket`. The aggregate holds sums, not percentiles
-  (TimescaleDB Toolkit's `percentile_agg` is not available everywhere, and not in the test
-  server), so the p95 is computed exactly from the log for the same window: one more grouped
-  query that reads only `timestamp` and `execution_time_ms`. Where the log's chunks have been
-  dropped by retention but the aggregate still has the hours, p95 is None.
-* TimescaleDB otherwise, and PostgreSQL: the log, grouped by `time_bucket` (TimescaleDB) or
-  `date_bin` with the same origin (PostgreSQL; Django's Trunc functions only know calendar units,
-  and buckets such as 5m or 6h must match TimescaleDB's), p95 with `percentile_cont`.
+* TimescaleDB, hourly aggregate present (executions.timeseries): the real-time continuous
+  aggregate for every whole hour of the window.
+* PostgreSQL (and TimescaleDB without the aggregate): the rollup table (executions.rollups) for
+  whole hours before its watermark; the hours from the watermark on (the current hour, or all of
+  them when `rollup_execution_logs` has never run) from the log.
+* Buckets of less than an hour, and the part of a summary's window before its first or after its
+  last whole hour, from the log (`time_bucket` on TimescaleDB, `date_bin` with the same origin on
+  PostgreSQL): one grouped pass over those rows only.
 * SQLite (development): the log's rows in the window, folded in Python.
 
-p95 is the continuous 95th percentile (PostgreSQL's `percentile_cont(0.95)`, linear
-interpolation) on every path.
+Percentiles (p50, p95, p99 of execution_time_ms) are read from the fixed log-scale histogram of
+executions.histogram on every path: within histogram.RELATIVE_ERROR (4.43%) of PostgreSQL's
+`percentile_cont` (linear interpolation) for times from 1 µs to 131 s. Where TimescaleDB's
+retention has dropped the log's chunks, the aggregate still answers for their hours.
 """
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,26 +33,17 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import (
-    Aggregate,
-    Count,
-    DateTimeField,
-    DurationField,
-    FloatField,
-    Func,
-    Q,
-    Sum,
-    Value,
-)
-from timescale.db.models.expressions import TimeBucket
 
+from executions.histogram import bin_of, bin_sql, histogram_add, percentiles
 from executions.models import ExecutionLog, ExecutionSource
-from executions.timeseries import HOURLY_AGGREGATE, hourly_aggregate_exists
+from executions.rollups import ROLLUP_TABLE, rollup_watermark
+from executions.timeseries import HISTOGRAM_COLUMN, HOURLY_AGGREGATE, hourly_aggregate_exists
 
 BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
 MAX_BUCKETS = 1000
 MIN_BUCKET = timedelta(minutes=1)
-PERCENTILE = 0.95
+HOUR = timedelta(hours=1)
+LOG_TABLE = ExecutionLog._meta.db_table
 TIMESCALE_ENGINE = "timescale.db.backends.postgresql"
 BUCKET_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 BUCKET_PATTERN = re.compile(r"^([1-9][0-9]{0,4})([mhd])$")
@@ -118,49 +109,154 @@ class _Totals:
         if recommendation is not None:
             self.recommendations[recommendation] += count
 
-    def as_dict(self, p95: float | None) -> dict:
+    def as_dict(self, histogram: dict[int, int] | None) -> dict:
+        marks = percentiles(histogram or {}) if self.count else {}
         return {
             "count": self.count,
             "success_count": self.successes,
             "success_rate": self.successes / self.count if self.count else None,
             "avg_execution_ms": self.execution_ms_sum / self.count if self.count else None,
-            "p95_execution_ms": p95 if self.count else None,
+            "p50_execution_ms": marks.get("p50"),
+            "p95_execution_ms": marks.get("p95"),
+            "p99_execution_ms": marks.get("p99"),
             "avg_points": self.points_sum / self.points_count if self.points_count else None,
             "recommendations": dict(sorted(self.recommendations.items())),
         }
 
 
-class _PercentileCont(Aggregate):
-    function = "percentile_cont"
-    template = f"%(function)s({PERCENTILE}) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
+@dataclass
+class _Scope:
+    tenant_ids: list
+    ruleset_name: str | None
+    ruleset_version: str | None
+    bucket: timedelta | None
+    totals: dict = field(default_factory=dict)
+    histograms: dict = field(default_factory=dict)
 
+    def conditions(self, time_column: str, start, end) -> tuple[list[str], list]:
+        conditions = ["tenant_id = ANY(%s)", f'"{time_column}" >= %s', f'"{time_column}" < %s']
+        parameters = [list(self.tenant_ids), start, end]
+        if self.ruleset_name:
+            conditions.append("ruleset_name = %s")
+            parameters.append(self.ruleset_name)
+        if self.ruleset_version:
+            conditions.append("ruleset_version = %s")
+            parameters.append(self.ruleset_version)
+        return conditions, parameters
 
-class _DateBin(Func):
-    """PostgreSQL 14+ `date_bin(stride, source, origin)`."""
+    def add_sums(self, rows) -> None:
+        for bucket_start, recommendation, *sums in rows:
+            self.totals.setdefault(bucket_start, _Totals()).add(recommendation, *sums)
 
-    function = "date_bin"
-    output_field = DateTimeField()
-
-    def __init__(self, stride: timedelta, expression, origin: datetime):
-        super().__init__(
-            Value(stride, output_field=DurationField()),
-            expression,
-            Value(origin, output_field=DateTimeField()),
-        )
-
-
-def _percentile_cont(values: list[float]) -> float | None:
-    if not values:
-        return None
-    values.sort()
-    position = PERCENTILE * (len(values) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    return values[low] + (values[high] - values[low]) * (position - low)
+    def add_bins(self, rows) -> None:
+        for bucket_start, index, count in rows:
+            histogram_add(self.histograms.setdefault(bucket_start, {}), [(index, count)])
 
 
 def _connection():
     return connections[router.db_for_read(ExecutionLog)]
+
+
+def _timescale(connection) -> bool:
+    return connection.settings_dict["ENGINE"] == TIMESCALE_ENGINE
+
+
+def _bucket_sql(connection, scope: _Scope, column: str) -> tuple[str, list]:
+    """SQL of a row's bucket start (NULL for a summary) and its parameters."""
+    if scope.bucket is None:
+        return "NULL::timestamptz", []
+    if _timescale(connection):
+        return f'time_bucket(%s::interval, "{column}")', [scope.bucket]
+    return f'date_bin(%s::interval, "{column}", %s::timestamptz)', [scope.bucket, BUCKET_ORIGIN]
+
+
+@dataclass
+class _HourlySource:
+    relation: str
+    column: str  # the hour
+    # FROM ... of (bin, count) pairs of a row's histogram: dense in the aggregate (TimescaleDB's
+    # histogram()), the non-empty bins in the rollup table.
+    bins_sql: str
+    holds_until: datetime | None  # None: everything, the current hour too (real-time)
+
+
+AGGREGATE_SOURCE = _HourlySource(
+    HOURLY_AGGREGATE,
+    "bucket",
+    f"unnest({HOURLY_AGGREGATE}.{HISTOGRAM_COLUMN}) WITH ORDINALITY AS bins(n, position) "
+    "CROSS JOIN LATERAL (SELECT bins.position - 1 AS bin) AS bin_index",
+    None,
+)
+ROLLUP_BINS_SQL = (
+    f"unnest({ROLLUP_TABLE}.execution_ms_bins, {ROLLUP_TABLE}.execution_ms_counts) AS bins(bin, n)"
+)
+
+
+def _hourly_source(connection) -> _HourlySource | None:
+    if (
+        _timescale(connection)
+        and settings.EXECUTION_LOG_HOURLY_AGGREGATE
+        and hourly_aggregate_exists(connection)
+    ):
+        return AGGREGATE_SOURCE
+    watermark = rollup_watermark(connection=connection)
+    return _HourlySource(ROLLUP_TABLE, "hour", ROLLUP_BINS_SQL, watermark) if watermark else None
+
+
+def _read_hourly(connection, scope: _Scope, source: _HourlySource, start, end) -> None:
+    """Sums and histograms of whole hours [start, end) from the aggregate or the rollup."""
+    relation, column = source.relation, source.column
+    bucket_sql, bucket_parameters = _bucket_sql(connection, scope, column)
+    conditions, parameters = scope.conditions(column, start, end)
+    where = " AND ".join(conditions)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {bucket_sql}, action_recommendation, sum(executions)::bigint, "
+            "sum(successes)::bigint, sum(execution_ms_sum), sum(points_sum), "
+            f"sum(points_count)::bigint FROM {relation} WHERE {where} GROUP BY 1, 2",
+            bucket_parameters + parameters,
+        )
+        scope.add_sums(cursor.fetchall())
+        cursor.execute(
+            f"SELECT {bucket_sql}, bin, sum(n)::bigint FROM {relation} "
+            f"CROSS JOIN LATERAL {source.bins_sql} WHERE {where} AND n > 0 GROUP BY 1, 2",
+            bucket_parameters + parameters,
+        )
+        scope.add_bins(cursor.fetchall())
+
+
+def _read_logs(connection, scope: _Scope, start, end) -> None:
+    """Sums and histograms of [start, end) from the log: one grouped pass over those rows."""
+    bucket_sql, bucket_parameters = _bucket_sql(connection, scope, "timestamp")
+    conditions, parameters = scope.conditions("timestamp", start, end)
+    conditions.append("source <> %s")
+    parameters.append(ExecutionSource.ADMIN.value)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {bucket_sql}, action_recommendation, {bin_sql()}, count(*), "
+            "count(*) FILTER (WHERE success), sum(execution_time_ms), sum(total_points), "
+            f"count(total_points) FROM {LOG_TABLE} WHERE {' AND '.join(conditions)} "
+            "GROUP BY 1, 2, 3",
+            bucket_parameters + parameters,
+        )
+        rows = cursor.fetchall()
+    scope.add_sums((bucket_start, rec, *sums) for bucket_start, rec, _, *sums in rows)
+    scope.add_bins((bucket_start, index, count) for bucket_start, _, index, count, *_ in rows)
+
+
+def _hour_ceil(moment: datetime) -> datetime:
+    floor = bucket_floor(moment, HOUR)
+    return floor if floor == moment else floor + HOUR
+
+
+def _log_ranges_merged(ranges: list[tuple]) -> list[tuple]:
+    merged: list[tuple] = []
+    for start, end in sorted(r for r in ranges if r[0] < r[1]):
+        if merged and merged[-1][1] >= start:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _logs(*, tenant_ids, ruleset_name, ruleset_version, since, until):
@@ -174,88 +270,10 @@ def _logs(*, tenant_ids, ruleset_name, ruleset_version, since, until):
     return logs.order_by()
 
 
-def _use_hourly_aggregate(connection, bucket: timedelta | None, since, until) -> bool:
-    hour = timedelta(hours=1)
-    aligned = bucket_floor(since, hour) == since and bucket_floor(until, hour) == until
-    return (
-        connection.settings_dict["ENGINE"] == TIMESCALE_ENGINE
-        and settings.EXECUTION_LOG_HOURLY_AGGREGATE
-        and aligned
-        and (bucket is None or bucket % hour == timedelta(0))
-        and hourly_aggregate_exists(connection)
-    )
-
-
-def _bucket_expression(connection, bucket: timedelta):
-    if connection.settings_dict["ENGINE"] == TIMESCALE_ENGINE:
-        return TimeBucket("timestamp", bucket)
-    return _DateBin(bucket, "timestamp", BUCKET_ORIGIN)
-
-
-def _partials_from_aggregate(
-    connection, *, tenant_ids, ruleset_name, ruleset_version, bucket, since, until
-):
-    """(bucket_start, recommendation, count, successes, ms sum, points sum, points count) rows."""
-    bucket_sql = "time_bucket(%s::interval, bucket)" if bucket else "NULL::timestamptz"
-    conditions = ["tenant_id = ANY(%s)", "bucket >= %s", "bucket < %s"]
-    parameters = [list(tenant_ids), since, until]
-    if ruleset_name:
-        conditions.append("ruleset_name = %s")
-        parameters.append(ruleset_name)
-    if ruleset_version:
-        conditions.append("ruleset_version = %s")
-        parameters.append(ruleset_version)
-    sql = (
-        f"SELECT {bucket_sql} AS bucket_start, action_recommendation, "
-        "sum(executions)::bigint, sum(successes)::bigint, sum(execution_ms_sum), "
-        "sum(points_sum), sum(points_count)::bigint "
-        f"FROM {HOURLY_AGGREGATE} WHERE {' AND '.join(conditions)} GROUP BY 1, 2"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, ([bucket] if bucket else []) + parameters)
-        return cursor.fetchall()
-
-
-def _partials_from_logs(logs, bucket_expression):
-    rows = logs.annotate(bucket_start=bucket_expression) if bucket_expression else logs
-    group = ["bucket_start"] if bucket_expression else []
-    return [
-        (
-            row.get("bucket_start"),
-            row["action_recommendation"],
-            row["count"],
-            row["successes"],
-            row["execution_ms_sum"],
-            row["points_sum"],
-            row["points_count"],
-        )
-        for row in rows.values(*group, "action_recommendation").annotate(
-            count=Count("*"),
-            successes=Count("execution_id", filter=Q(success=True)),
-            execution_ms_sum=Sum("execution_time_ms"),
-            points_sum=Sum("total_points"),
-            points_count=Count("total_points"),
-        )
-    ]
-
-
-def _p95_from_logs(logs, bucket_expression) -> dict:
-    """{bucket_start (None for the whole window): p95 of execution_time_ms}."""
-    if bucket_expression is None:
-        result = logs.aggregate(p95=_PercentileCont("execution_time_ms"))
-        return {None: result["p95"]}
-    rows = (
-        logs.annotate(bucket_start=bucket_expression)
-        .values("bucket_start")
-        .annotate(p95=_PercentileCont("execution_time_ms"))
-    )
-    return {row["bucket_start"]: row["p95"] for row in rows}
-
-
 def _fold_in_python(logs, bucket: timedelta | None) -> tuple[dict, dict]:
-    """SQLite: (totals by bucket start, p95 by bucket start) from the rows themselves."""
+    """SQLite: (totals by bucket start, histogram by bucket start) from the rows themselves."""
     totals: dict = {}
-    timings: dict = {}
+    histograms: dict = {}
     rows = logs.values_list(
         "timestamp", "success", "execution_time_ms", "total_points", "action_recommendation"
     )
@@ -264,41 +282,41 @@ def _fold_in_python(logs, bucket: timedelta | None) -> tuple[dict, dict]:
         totals.setdefault(key, _Totals()).add(
             recommendation, 1, int(bool(success)), execution_ms, points, int(points is not None)
         )
-        timings.setdefault(key, []).append(execution_ms)
-    return totals, {key: _percentile_cont(values) for key, values in timings.items()}
+        histogram_add(histograms.setdefault(key, {}), [(bin_of(execution_ms or 0.0), 1)])
+    return totals, histograms
 
 
 def _collect(*, tenant_ids, ruleset_name, ruleset_version, bucket, since, until):
-    """(totals by bucket start, p95 by bucket start); bucket None: one entry, key None."""
+    """(totals by bucket start, histogram by bucket start); bucket None: one entry, key None."""
     if not tenant_ids:
         return {}, {}
     connection = _connection()
-    logs = _logs(
-        tenant_ids=tenant_ids,
-        ruleset_name=ruleset_name,
-        ruleset_version=ruleset_version,
-        since=since,
-        until=until,
-    )
     if connection.vendor != "postgresql":
-        return _fold_in_python(logs, bucket)
-    bucket_expression = _bucket_expression(connection, bucket) if bucket else None
-    if _use_hourly_aggregate(connection, bucket, since, until):
-        partials = _partials_from_aggregate(
-            connection,
+        logs = _logs(
             tenant_ids=tenant_ids,
             ruleset_name=ruleset_name,
             ruleset_version=ruleset_version,
-            bucket=bucket,
             since=since,
             until=until,
         )
+        return _fold_in_python(logs, bucket)
+    scope = _Scope(list(tenant_ids), ruleset_name, ruleset_version, bucket)
+    first_hour, last_hour = _hour_ceil(since), bucket_floor(until, HOUR)
+    source = _hourly_source(connection)
+    whole_hours = bucket is None or bucket % HOUR == timedelta(0)
+    if not whole_hours or source is None or first_hour >= last_hour:
+        log_ranges = [(since, until)]
     else:
-        partials = _partials_from_logs(logs, bucket_expression)
-    totals: dict = {}
-    for bucket_start, recommendation, *sums in partials:
-        totals.setdefault(bucket_start, _Totals()).add(recommendation, *sums)
-    return totals, _p95_from_logs(logs, bucket_expression)
+        holds_until = source.holds_until
+        hourly_end = last_hour if holds_until is None else min(last_hour, holds_until)
+        if first_hour < hourly_end:
+            _read_hourly(connection, scope, source, first_hour, hourly_end)
+        else:
+            hourly_end = first_hour
+        log_ranges = [(since, first_hour), (hourly_end, until)]
+    for start, end in _log_ranges_merged(log_ranges):
+        _read_logs(connection, scope, start, end)
+    return scope.totals, scope.histograms
 
 
 def execution_stats(
@@ -314,11 +332,12 @@ def execution_stats(
 
     Every bucket of the window is present (count 0 when nothing ran; its rates and averages are
     None): bucket_start, count, success_count, success_rate (0..1), avg_execution_ms,
-    p95_execution_ms, avg_points, recommendations ({recommendation: count}). Raises
-    StatsRequestInvalid for a bad bucket or window (more than MAX_BUCKETS buckets).
+    p50_execution_ms, p95_execution_ms, p99_execution_ms, avg_points, recommendations
+    ({recommendation: count}). Raises StatsRequestInvalid for a bad bucket or window (more than
+    MAX_BUCKETS buckets).
     """
     since, until = stats_window(bucket=bucket, since=since, until=until)
-    totals, p95 = _collect(
+    totals, histograms = _collect(
         tenant_ids=tenant_ids,
         ruleset_name=ruleset_name,
         ruleset_version=ruleset_version,
@@ -330,10 +349,47 @@ def execution_stats(
     start = since
     while start < until:
         buckets.append(
-            {"bucket_start": start, **totals.get(start, _Totals()).as_dict(p95.get(start))}
+            {"bucket_start": start, **totals.get(start, _Totals()).as_dict(histograms.get(start))}
         )
         start += bucket
     return buckets
+
+
+def execution_stats_with_summary(
+    *,
+    tenant_ids,
+    ruleset_name: str | None = None,
+    ruleset_version: str | None = None,
+    bucket: timedelta,
+    since: datetime,
+    until: datetime,
+) -> tuple[dict, list[dict]]:
+    """(summary of the widened window, its buckets) from one read: what `execution_stats_summary`
+    and `execution_stats` answer for the same window, at the cost of one."""
+    since, until = stats_window(bucket=bucket, since=since, until=until)
+    totals, histograms = _collect(
+        tenant_ids=tenant_ids,
+        ruleset_name=ruleset_name,
+        ruleset_version=ruleset_version,
+        bucket=bucket,
+        since=since,
+        until=until,
+    )
+    whole, histogram = _Totals(), {}
+    buckets = []
+    start = since
+    while start < until:
+        part = totals.get(start, _Totals())
+        whole.count += part.count
+        whole.successes += part.successes
+        whole.execution_ms_sum += part.execution_ms_sum
+        whole.points_sum += part.points_sum
+        whole.points_count += part.points_count
+        whole.recommendations.update(part.recommendations)
+        histogram_add(histogram, (histograms.get(start) or {}).items())
+        buckets.append({"bucket_start": start, **part.as_dict(histograms.get(start))})
+        start += bucket
+    return whole.as_dict(histogram), buckets
 
 
 def execution_stats_summary(
@@ -346,11 +402,12 @@ def execution_stats_summary(
 ) -> dict:
     """Totals of [since, until) in the shape of one bucket of `execution_stats` (no bucket_start).
 
-    Exact on every path; from the hourly aggregate when both ends fall on the hour.
+    Counts and sums are exact on every path, percentiles within the histogram's bound; whole
+    hours come from the hourly aggregate or rollup, the edges of the window from the log.
     """
     if since >= until:
         raise StatsRequestInvalid("since must be before until")
-    totals, p95 = _collect(
+    totals, histograms = _collect(
         tenant_ids=tenant_ids,
         ruleset_name=ruleset_name,
         ruleset_version=ruleset_version,
@@ -358,4 +415,4 @@ def execution_stats_summary(
         since=since,
         until=until,
     )
-    return totals.get(None, _Totals()).as_dict(p95.get(None))
+    return totals.get(None, _Totals()).as_dict(histograms.get(None))

@@ -20,6 +20,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connections, router
 
+from executions.histogram import histogram_aggregate_sql
 from executions.models import ExecutionLog
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,12 @@ REFRESH_END_OFFSET = timedelta(hours=1)
 REFRESH_SCHEDULE = timedelta(minutes=30)
 
 # One row per hour, tenant, ruleset version and recommendation. Sums and counts, not averages,
-# so any multiple of an hour can be re-aggregated exactly. TimescaleDB Toolkit
-# (percentile_agg) is not available everywhere (not in the test server), so the p95 is read from
-# the log itself (executions.stats). Admin try-it runs never enter statistics.
+# so any multiple of an hour can be re-aggregated exactly, and the fixed log-scale histogram of
+# execution times (executions.histogram, TimescaleDB's own `histogram()`: Toolkit's
+# percentile_agg is not available everywhere, not in the test server) from which percentiles are
+# read. Admin try-it runs never enter statistics. The same columns as the PostgreSQL rollup table
+# (executions.models.ExecutionLogRollup).
+HISTOGRAM_COLUMN = "execution_ms_histogram"
 HOURLY_AGGREGATE_SQL = f"""
 CREATE MATERIALIZED VIEW IF NOT EXISTS {HOURLY_AGGREGATE}
 WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
@@ -52,7 +56,8 @@ SELECT
     count(*) FILTER (WHERE success) AS successes,
     sum(execution_time_ms) AS execution_ms_sum,
     sum(total_points) AS points_sum,
-    count(total_points) AS points_count
+    count(total_points) AS points_count,
+    {histogram_aggregate_sql()} AS {HISTOGRAM_COLUMN}
 FROM {TABLE}
 WHERE source <> 'admin'
 GROUP BY bucket, tenant_id, ruleset_name, ruleset_version, action_recommendation
@@ -96,6 +101,40 @@ def hourly_aggregate_exists(connection=None) -> bool:
             [HOURLY_AGGREGATE],
         )
         return cursor.fetchone() is not None
+
+
+def _hourly_aggregate_has_histogram(cursor) -> bool:
+    cursor.execute(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
+        [HOURLY_AGGREGATE, HISTOGRAM_COLUMN],
+    )
+    return cursor.fetchone() is not None
+
+
+def hourly_aggregate_upgrade(*, connection=None) -> PoliciesReport:
+    """Give an aggregate made before the histogram (migration 0005) its histogram column.
+
+    A continuous aggregate's query cannot be altered: the old one is renamed to
+    `<name>_before_0005` with its refresh policy removed (it keeps hours whose log chunks
+    retention has already dropped; drop it when they are no longer wanted), and a new one is
+    made and materialized from the log as `timeseries_policies_apply` does.
+    """
+    connection = _connection(connection)
+    report = PoliciesReport(skipped=_skip_reason(connection))
+    if report.skipped or not hourly_aggregate_exists(connection):
+        return report
+    with connection.cursor() as cursor:
+        if _hourly_aggregate_has_histogram(cursor):
+            return report
+        old = f"{HOURLY_AGGREGATE}_before_0005"
+        cursor.execute(
+            "SELECT remove_continuous_aggregate_policy(%s, if_exists => true)", [HOURLY_AGGREGATE]
+        )
+        cursor.execute(f"ALTER MATERIALIZED VIEW {HOURLY_AGGREGATE} RENAME TO {old}")
+        report.actions.append(f"renamed the aggregate without a histogram to {old}")
+        log.info("time-series policies: %s", report.actions[-1])
+    report.actions += timeseries_policies_apply(connection=connection).actions
+    return report
 
 
 def _skip_reason(connection) -> str:

@@ -19,13 +19,13 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from executions.histogram import RELATIVE_ERROR
 from executions.models import ExecutionLog, ExecutionSource
 from executions.stats import (
     MAX_BUCKETS,
     StatsRequestInvalid,
     bucket_parse,
-    execution_stats,
-    execution_stats_summary,
+    execution_stats_with_summary,
     stats_window,
 )
 from ruleengine.api.access import TenantCapability, request_narrowing_tenant
@@ -104,12 +104,26 @@ class StatsQuerySerializer(serializers.Serializer):
         return {**attrs, "since": since, "until": until}
 
 
+# Percentiles are read from a fixed log-scale histogram (executions.histogram).
+PERCENTILE_BOUND = f"{RELATIVE_ERROR:.2%} of the exact value (from a log-scale histogram)"
+
+
 class StatsTotalsSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Evaluations (admin try-it runs excluded).")
     success_count = serializers.IntegerField()
     success_rate = serializers.FloatField(allow_null=True, help_text="0..1; null without runs.")
     avg_execution_ms = serializers.FloatField(allow_null=True)
-    p95_execution_ms = serializers.FloatField(allow_null=True)
+    p50_execution_ms = serializers.FloatField(
+        allow_null=True, help_text=f"Median execution time, within {PERCENTILE_BOUND}."
+    )
+    p95_execution_ms = serializers.FloatField(
+        allow_null=True,
+        help_text=f"95th percentile of the execution time, within {PERCENTILE_BOUND}.",
+    )
+    p99_execution_ms = serializers.FloatField(
+        allow_null=True,
+        help_text=f"99th percentile of the execution time, within {PERCENTILE_BOUND}.",
+    )
     avg_points = serializers.FloatField(allow_null=True)
     recommendations = serializers.DictField(
         child=serializers.IntegerField(), help_text="Evaluations per action recommendation."
@@ -351,6 +365,9 @@ class StatsView(APIView):
             "ruleset_name": params.get("ruleset"),
             "ruleset_version": params.get("version"),
         }
+        summary, buckets = execution_stats_with_summary(
+            **scope, bucket=bucket, since=since, until=until
+        )
         body = {
             "ruleset": scope["ruleset_name"],
             "version": scope["ruleset_version"],
@@ -358,7 +375,7 @@ class StatsView(APIView):
             "bucket_seconds": int(bucket.total_seconds()),
             "since": since,
             "until": until,
-            "summary": execution_stats_summary(**scope, since=since, until=until),
-            "buckets": execution_stats(**scope, bucket=bucket, since=since, until=until),
+            "summary": summary,
+            "buckets": buckets,
         }
         return Response(StatsSerializer(body).data)

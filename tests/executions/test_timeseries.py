@@ -13,12 +13,15 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
+from executions.histogram import RELATIVE_ERROR
 from executions.models import ExecutionLog
 from executions.stats import execution_stats
 from executions.timeseries import (
+    HISTOGRAM_COLUMN,
     HOURLY_AGGREGATE,
     TABLE,
     hourly_aggregate_refresh,
+    hourly_aggregate_upgrade,
     timeseries_policies_apply,
     timeseries_policies_remove,
 )
@@ -213,7 +216,45 @@ def test_refreshed_aggregate_serves_the_same_numbers():
         )
         assert bucket["count"] == 10 and bucket["success_count"] == 10
         assert bucket["avg_execution_ms"] == pytest.approx(5.5)
-        assert bucket["p95_execution_ms"] == pytest.approx(9.55)
+        assert bucket["p95_execution_ms"] == pytest.approx(9.55, rel=RELATIVE_ERROR)
     finally:
         ExecutionLog.objects.filter(tenant=tenant).delete()
         hourly_aggregate_refresh(**window)
+
+
+@pytest.mark.timescaledb
+@pytest.mark.django_db(transaction=True)
+def test_an_aggregate_without_the_histogram_is_kept_aside_and_rebuilt():
+    """Migration 0005 on a database whose aggregate predates the histogram."""
+    old = f"{HOURLY_AGGREGATE}_before_0005"
+    before = HOURLY_AGGREGATE_SQL_WITHOUT_HISTOGRAM
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP MATERIALIZED VIEW IF EXISTS {HOURLY_AGGREGATE}")
+        cursor.execute(before)
+    try:
+        report = hourly_aggregate_upgrade()
+        assert f"renamed the aggregate without a histogram to {old}" in report.actions
+        assert sorted(aggregates()) == sorted([(HOURLY_AGGREGATE, False), (old, False)])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = %s "
+                "AND column_name = %s",
+                [HOURLY_AGGREGATE, HISTOGRAM_COLUMN],
+            )
+            assert cursor.fetchone() is not None
+        assert hourly_aggregate_upgrade().actions == []  # once only
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP MATERIALIZED VIEW IF EXISTS {old}")
+        timeseries_policies_apply()
+
+
+HOURLY_AGGREGATE_SQL_WITHOUT_HISTOGRAM = f"""
+CREATE MATERIALIZED VIEW {HOURLY_AGGREGATE}
+WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+SELECT time_bucket(INTERVAL '1 hour', "timestamp") AS bucket, tenant_id, ruleset_name,
+    ruleset_version, action_recommendation, count(*) AS executions
+FROM {TABLE} WHERE source <> 'admin'
+GROUP BY bucket, tenant_id, ruleset_name, ruleset_version, action_recommendation
+WITH NO DATA
+"""
