@@ -361,6 +361,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "patterns", "description": "Pattern keys and the recommendation of each"},
         {"name": "conditions", "description": "The tenant's catalog of conditions"},
         {"name": "actions", "description": "The tenant's catalog of actions"},
+        {"name": "attributes", "description": "The tenant's catalog of input attributes"},
         {"name": "test-cases", "description": "Inputs and the outcomes they must have"},
         {"name": "backtest", "description": "Replay logged traffic through a version"},
         {"name": "api-clients", "description": "Applications' tokens (tenant admins)"},
@@ -392,6 +393,8 @@ SPECTACULAR_SETTINGS = {
         "RulesetStatusEnum": "rules.choices.RulesetStatus",
         "ItemStatusEnum": "rules.choices.ItemStatus",
         "TraceReasonEnum": "executions.api.evaluate_schema.TRACE_REASONS",
+        "RulesetKindEnum": "rules.choices.RulesetKind",
+        "PatternMatchKindEnum": "executions.api.evaluate_schema.PATTERN_MATCH_KINDS",
     },
 }
 # API tokens (django-rest-knox): only a SHA-512 digest is stored; `Authorization: Token <key>`.

@@ -46,6 +46,13 @@ class RulesetSemantics(models.TextChoices):
     ORIGINAL = "original", "Original (rules on absent attributes are left out, as the original did)"
 
 
+class RulesetKind(models.TextChoices):
+    """What a ruleset version holds: scoring rules and patterns, or a DMN model of decisions."""
+
+    SCORING = "scoring", "Scoring (rules, points and patterns)"
+    DECISION_TABLE = "decision_table", "Decision tables (DMN 1.3)"
+
+
 class InputValidation(models.TextChoices):
     """What a ruleset does with inputs that do not fit the tenant's attributes catalog."""
 

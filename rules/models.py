@@ -17,6 +17,7 @@ from rules.choices import (
     InputValidation,
     ItemStatus,
     Role,
+    RulesetKind,
     RulesetSemantics,
     RulesetStatus,
 )
@@ -184,6 +185,13 @@ class Ruleset(TimestampedModel):
     version = models.CharField(max_length=20, default="1.0", validators=[version_validator])
     status = models.CharField(
         max_length=20, choices=RulesetStatus.choices, default=RulesetStatus.DRAFT
+    )
+    # Set at creation (an import of a DMN file makes a decision-table ruleset), never changed.
+    kind = models.CharField(
+        max_length=20,
+        choices=RulesetKind.choices,
+        default=RulesetKind.SCORING,
+        editable=False,
     )
     is_default = models.BooleanField(
         default=False, help_text="Evaluated when a request names no ruleset."
@@ -556,6 +564,13 @@ class RulesetTestCase(TimestampedModel):
     expected_matched_rules = models.JSONField(
         null=True, blank=True, help_text="Rule ids that must match, and no others (any order)."
     )
+    # Decision-table rulesets: {decision name: expected result}; only the decisions named here
+    # are compared.
+    expected_outputs = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Decision tables: a JSON object of decision name → expected result.",
+    )
 
     objects = RulesetPartQuerySet.as_manager()
     history = HistoricalRecords()
@@ -579,6 +594,7 @@ class RulesetTestCase(TimestampedModel):
             "action_recommendation": self.expected_action_recommendation,
             "total_points": self.expected_total_points,
             "matched_rules": self.expected_matched_rules,
+            "outputs": self.expected_outputs,
         }
         return {field: value for field, value in expected.items() if value is not None}
 
@@ -611,15 +627,37 @@ class RulesetTestCase(TimestampedModel):
             not isinstance(rules, list) or not all(isinstance(r, str) for r in rules)
         ):
             errors["expected_matched_rules"] = "Matched rules are a list of rule ids."
+        if self.expected_outputs is not None and not isinstance(self.expected_outputs, dict):
+            errors["expected_outputs"] = "Expected outputs are a JSON object of decision names."
         if self.total_points_tolerance is not None and self.total_points_tolerance < 0:
             errors["total_points_tolerance"] = "The tolerance cannot be negative."
         if not errors and not self.expectations:
+            decision_table = self.ruleset_id and self.ruleset.kind == RulesetKind.DECISION_TABLE
             errors[NON_FIELD_ERRORS] = (
-                "Expect at least one of: pattern result, action recommendation, total points, "
-                "matched rules."
+                "Expect at least one of: outputs, matched rules, action recommendation."
+                if decision_table
+                else "Expect at least one of: pattern result, action recommendation, total "
+                "points, matched rules."
             )
         if errors:
             raise ValidationError(errors)
+
+
+class DecisionModel(TimestampedModel):
+    """The DMN model of a decision-table ruleset version: `definitions` is the engine's
+    `Definitions.as_dict()` (rules.engine.dmn), read back with `definitions_from_dict`."""
+
+    ruleset = models.OneToOneField(Ruleset, on_delete=models.CASCADE, related_name="decision_model")
+    definitions = models.JSONField(default=dict)
+
+    objects = RulesetPartQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ruleset"]
+
+    def __str__(self):
+        return f"decision model of {self.ruleset}"
 
 
 # A test case's own fields: what the admin edits and what imports copy into a new draft.
@@ -632,6 +670,7 @@ TEST_CASE_FIELDS = (
     "expected_total_points",
     "total_points_tolerance",
     "expected_matched_rules",
+    "expected_outputs",
 )
 
 # A catalog entry's own fields, in the order people read them: the admin form and page and the

@@ -1,16 +1,19 @@
 """factory_boy factories for test data (they bypass services on purpose: tests set up state)."""
 
+import copy
+
 import factory
 from django.contrib.auth import get_user_model
 from knox.models import AuthToken
 
 from executions.models import ExecutionLog, ExecutionSource
-from rules.choices import Role, RulesetStatus
+from rules.choices import Role, RulesetKind, RulesetStatus
 from rules.models import (
     Action,
     ApiClient,
     Attribute,
     Condition,
+    DecisionModel,
     Membership,
     Pattern,
     Rule,
@@ -299,3 +302,38 @@ def large_ruleset(*, tenant, rules=1000, **fields) -> Ruleset:
     )
     PatternFactory(ruleset=ruleset, pattern_key="Y" * rules, action_recommendation="APPROVE")
     return ruleset
+
+
+SAMPLE_DECISION_MODEL = {
+    "id": "dish",
+    "name": "Dish",
+    "decisions": [
+        {
+            "id": "DishDecision",
+            "name": "Dish Decision",
+            "logic": {
+                "id": "DishTable",
+                "inputs": [
+                    {"id": "In1", "expression": "season", "label": "Season", "type_ref": "string"},
+                    {"id": "In2", "expression": "guests", "label": "Guests", "type_ref": "number"},
+                ],
+                "outputs": [{"id": "Out1", "name": "dish", "label": "Dish", "type_ref": "string"}],
+                "rules": [
+                    {"id": "R1", "input_entries": ['"Fall"', "<= 8"], "output_entries": ['"Ribs"']},
+                    {"id": "R2", "input_entries": ['"Winter"', "-"], "output_entries": ['"Stew"']},
+                ],
+                "hit_policy": "UNIQUE",
+            },
+        }
+    ],
+}
+
+
+class DecisionModelFactory(factory.django.DjangoModelFactory):
+    """A decision-table ruleset's DMN model: one UNIQUE table (season, guests -> dish)."""
+
+    class Meta:
+        model = DecisionModel
+
+    ruleset = factory.SubFactory(RulesetFactory, kind=RulesetKind.DECISION_TABLE)
+    definitions = factory.LazyFunction(lambda: copy.deepcopy(SAMPLE_DECISION_MODEL))

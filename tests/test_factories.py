@@ -23,6 +23,7 @@ FACTORIES = [
     factories.SnapshotPublicationFactory,
     factories.ApiClientFactory,
     factories.ExecutionLogFactory,
+    factories.DecisionModelFactory,
 ]
 
 

@@ -2,8 +2,10 @@
 
 Nothing here counts the table: the paginator only asks whether a next page exists, filters take
 their choices from the (small) ruleset tables, and the date hierarchy probes the index instead of
-asking for DISTINCT dates. Try-it, backtests, "save as test case" and the dashboard are registered
-here (`get_urls`), because the executions app may use rules but not the other way round.
+asking for DISTINCT dates or MIN/MAX. Every list is newest first on a time-leading index:
+`executionlog_time` for a superuser, `executionlog_tenant_time` for a member's tenants.
+Try-it, backtests, "save as test case" and the dashboard are registered here (`get_urls`),
+because the executions app may use rules but not the other way round.
 """
 
 import json
@@ -23,6 +25,7 @@ from django.utils.html import format_html
 
 from executions.admin.backtest import RulesetBacktestView
 from executions.admin.dashboard import ExecutionsDashboardView
+from executions.admin.pattern_coverage import RulesetPatternCoverageView
 from executions.admin.test_case_capture import ExecutionLogTestCaseView
 from executions.admin.try_it import RulesetTryItView
 from executions.models import ExecutionLog
@@ -32,15 +35,37 @@ from rules.tenant_roles import caller_capabilities, caller_may_anywhere, caller_
 
 
 class ExecutionLogListQuerySet(TenantQuerySet):
-    """The admin's log queryset: the date hierarchy's DISTINCT dates become index probes."""
+    """The admin's log queryset: the date hierarchy's DISTINCT dates become index probes.
+
+    The periods probed run from the oldest to the newest row of the whole table, two reads of
+    the ends of the time index (`executionlog_time`); MIN and MAX of the filtered list would
+    scan every row of the user's tenants. Each period is then one EXISTS on the filtered list.
+    """
+
+    def _table_ends(self, field_name):
+        ends = ExecutionLog.objects.using(self.db).values_list(field_name, flat=True)
+        return ends.order_by(field_name).first(), ends.order_by(f"-{field_name}").first()
+
+    def aggregate(self, *args, **kwargs):
+        first, last = kwargs.get("first"), kwargs.get("last")
+        if (
+            not args
+            and set(kwargs) == {"first", "last"}
+            and (type(first), type(last)) == (Min, Max)
+        ):
+            # Django's date_hierarchy tag picks its first level (year, month or day) from MIN
+            # and MAX of the list; the table's ends pick the same level or a wider one.
+            first, last = self._table_ends(first.get_source_expressions()[0].name)
+            return {"first": first, "last": last}
+        return super().aggregate(*args, **kwargs)
 
     def datetimes(self, field_name, kind, order="ASC", tzinfo=None, is_dst=None):
-        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
-        if bounds["first"] is None:
+        first, last = self._table_ends(field_name)
+        if first is None:
             return []
         zone = tzinfo or timezone.get_current_timezone()
-        start = _period_start(timezone.localtime(bounds["first"], zone), kind)
-        last = timezone.localtime(bounds["last"], zone)
+        start = _period_start(timezone.localtime(first, zone), kind)
+        last = timezone.localtime(last, zone)
         found = []
         while start <= last:
             following = _period_next(start, kind)
@@ -343,6 +368,11 @@ class ExecutionLogAdmin(admin.ModelAdmin):
                 "<path:object_id>/save-as-test-case/",
                 view(ExecutionLogTestCaseView.as_view(admin_site=self.admin_site)),
                 name=f"{info}_save_test_case",
+            ),
+            path(
+                "pattern-coverage/<int:ruleset_id>/",
+                view(RulesetPatternCoverageView.as_view(admin_site=self.admin_site)),
+                name=f"{info}_pattern_coverage",
             ),
             path(
                 "dashboard/",

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
+from executions.admin.decision_try_it import decision_try_it_result
 from executions.admin.page import AdminPageView
 from executions.admin.test_case_capture import (
     SaveTestCaseForm,
@@ -22,6 +23,7 @@ from executions.admin.test_case_capture import (
     test_case_saved_message,
 )
 from executions.models import ExecutionLog, ExecutionSource
+from executions.services.decision_evaluation import is_decision_evaluation
 from executions.services.evaluation import evaluation_run
 from executions.services.log_writes import execution_logs_commit
 from ruleengine.admin_non_production import non_production_page
@@ -256,12 +258,22 @@ class RulesetTryItView(AdminPageView):
             return None
         logged = bool(log and execution_logs_commit([outcome.row], deadline=None))
         evaluation = outcome.evaluation
+        if is_decision_evaluation(evaluation):
+            return {
+                "evaluation": evaluation,
+                "decision": decision_try_it_result(evaluation),
+                "elapsed_ms": outcome.elapsed_ms,
+                "input_problems": outcome.input_problems,
+                "logged": logged,
+                "input_json": json.dumps(data, ensure_ascii=False),
+            }
         rule_names = dict(Rule.objects.filter(ruleset=ruleset).values_list("rule_id", "rule_name"))
         return {
             "evaluation": evaluation,
             "action": evaluation.action,
             "rows": trace_rows(evaluation.trace, rule_names),
             "elapsed_ms": outcome.elapsed_ms,
+            "input_problems": outcome.input_problems,
             "logged": logged,
             "input_json": json.dumps(data, ensure_ascii=False),
         }

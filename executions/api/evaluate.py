@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from executions.api.evaluate_schema import (
     BATCH_DESCRIPTION,
     BATCH_EXAMPLES,
+    EVALUATE_ANSWER,
     EVALUATE_DESCRIPTION,
     EVALUATE_ERRORS,
     EVALUATE_EXAMPLES,
@@ -26,9 +27,9 @@ from executions.api.evaluate_schema import (
     BatchEvaluationSerializer,
     EvaluateBatchSerializer,
     EvaluateSerializer,
-    EvaluationSerializer,
 )
 from executions.models import ExecutionSource
+from executions.services.decision_evaluation import decision_result, is_decision_evaluation
 from executions.services.evaluation import BUDGET_EXCEEDED, evaluation_run
 from executions.services.idempotency import (
     IdempotencyKeyInvalid,
@@ -226,6 +227,12 @@ def _action(evaluation) -> dict | None:
 
 
 def _result(evaluation, execution_id, elapsed_ms: float, with_trace: bool) -> dict:
+    if is_decision_evaluation(evaluation):
+        return {
+            "execution_id": execution_id,
+            **decision_result(evaluation, with_trace=with_trace),
+            "execution_time_ms": round(elapsed_ms, 4),
+        }
     result = {
         "execution_id": execution_id,
         "total_points": evaluation.total_points,
@@ -237,6 +244,8 @@ def _result(evaluation, execution_id, elapsed_ms: float, with_trace: bool) -> di
     }
     if with_trace:
         result["trace"] = evaluation.trace
+        if evaluation.pattern_match is not None:
+            result["pattern_match"] = dict(evaluation.pattern_match)
     return result
 
 
@@ -303,7 +312,7 @@ class EvaluateView(JsonOnlyView):
         description=EVALUATE_DESCRIPTION,
         request=EvaluateSerializer,
         parameters=EVALUATE_HEADER_PARAMETERS,
-        responses={200: EvaluationSerializer, **EVALUATE_ERRORS},
+        responses={200: EVALUATE_ANSWER, **EVALUATE_ERRORS},
         examples=EVALUATE_EXAMPLES,
     )
     def post(self, request):
@@ -358,6 +367,14 @@ class EvaluateView(JsonOnlyView):
                 message=outcome.problem,
                 details=outcome.details,
             )
+        elif outcome.details is not None:
+            # Refused by the ruleset's strict input validation: every bad field in `details`.
+            error = ApiError(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                code=outcome.code,
+                message=outcome.problem,
+                details=outcome.details,
+            )
         elif outcome.problem is not None:
             field, _, message = outcome.problem.partition(": ")
             error = _invalid(field, message)
@@ -368,6 +385,8 @@ class EvaluateView(JsonOnlyView):
                 outcome.elapsed_ms,
                 trace or dry_run,
             )
+            if outcome.input_problems:
+                result["input_problems"] = outcome.input_problems
             result["ruleset"] = _identity(identity)
             result["dry_run"] = dry_run
             result["correlation_id"] = ids["correlation_id"] or None
@@ -455,10 +474,14 @@ class EvaluateBatchView(JsonOnlyView):
                     "execution_id": execution_id,
                     "error": {"code": outcome.code, "message": outcome.problem},
                 }
+                if outcome.code != BUDGET_EXCEEDED and outcome.details is not None:
+                    result["error"]["details"] = outcome.details
             else:
                 result = _result(
                     outcome.evaluation, execution_id, outcome.elapsed_ms, trace or dry_run
                 )
+                if outcome.input_problems:
+                    result["input_problems"] = outcome.input_problems
             result["index"] = index
             results.append(result)
         answer = {

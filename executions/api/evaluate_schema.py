@@ -6,7 +6,7 @@ tenant `demo`, ruleset `credit_scoring` 1.0, rules R001 credit_score > 700 for 1
 income >= 50000 for 50, R003 debt_ratio < 0.4 for 50 × 1.5); a test sends them to the demo.
 """
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, PolymorphicProxySerializer
 from rest_framework import serializers
 
 from ruleengine.api.schema import error_response, tenant_header_parameter
@@ -177,6 +177,37 @@ class TraceItemSerializer(serializers.Serializer):
     )
 
 
+class InputProblemSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The attribute, as the catalog names it.")
+    problem = serializers.CharField(help_text="Why its value does not fit the catalog.")
+
+
+INPUT_PROBLEMS_HELP = (
+    "Only when the ruleset's input_validation is `warn` and the input does not fit the "
+    "tenant's attributes catalog (type, allowed values): every such attribute. The log row "
+    "records them too (output_data.input_problems)."
+)
+
+
+def input_problems_field():
+    return InputProblemSerializer(many=True, required=False, help_text=INPUT_PROBLEMS_HELP)
+
+
+PATTERN_MATCH_KINDS = ["exact", "wildcard", "default"]
+
+
+class PatternMatchSerializer(serializers.Serializer):
+    key = serializers.CharField(
+        allow_null=True, help_text="The pattern key that answered; null for the default or none."
+    )
+    kind = serializers.ChoiceField(
+        choices=PATTERN_MATCH_KINDS,
+        allow_null=True,
+        help_text="How the answer was found: an exact key, the most specific wildcard key, the "
+        "ruleset's default recommendation, or null for no recommendation.",
+    )
+
+
 class EvaluationSerializer(serializers.Serializer):
     execution_id = serializers.UUIDField(
         allow_null=True, help_text="The log row (GET /execution-logs/{id}); null for dry runs."
@@ -201,11 +232,114 @@ class EvaluationSerializer(serializers.Serializer):
     trace = TraceItemSerializer(
         many=True, required=False, help_text="With trace or dry_run: one entry per active rule."
     )
+    pattern_match = PatternMatchSerializer(
+        required=False, help_text="With trace or dry_run: how the recommendation was found."
+    )
+    input_problems = input_problems_field()
+
+
+# --- Decision-table rulesets (DMN): the answer has `outputs` instead of points and patterns ---
+class DecisionErrorSerializer(serializers.Serializer):
+    """A decision that could not decide; the evaluation is logged with success=false."""
+
+    decision_id = serializers.CharField()
+    decision_name = serializers.CharField()
+    code = serializers.CharField(
+        help_text="unique_violation, any_conflict, aggregation_error or input_not_allowed."
+    )
+    message = serializers.CharField()
+    rule_ids = serializers.ListField(child=serializers.CharField(), help_text="The rows involved.")
+
+
+class DecisionTraceInputSerializer(serializers.Serializer):
+    input = serializers.CharField(help_text="The input column's label.")
+    expression = serializers.CharField()
+    value = serializers.JSONField(help_text="The input's value; null when missing.")
+
+
+class DecisionTraceCellSerializer(serializers.Serializer):
+    input = serializers.CharField()
+    entry = serializers.CharField(help_text="The cell's unary test as written, e.g. >= 700.")
+    matched = serializers.BooleanField()
+    reason = serializers.CharField(help_text="Why the cell matched or not, for people.")
+
+
+class DecisionTraceRuleSerializer(serializers.Serializer):
+    rule_id = serializers.CharField()
+    index = serializers.IntegerField(help_text="The row's position, from 0.")
+    matched = serializers.BooleanField()
+    annotation = serializers.CharField(allow_blank=True)
+    cells = DecisionTraceCellSerializer(many=True)
+    output = serializers.JSONField(required=False, help_text="The row's output, when it matched.")
+
+
+class DecisionTraceSerializer(serializers.Serializer):
+    """How one decision decided: each row of a table, cell by cell."""
+
+    decision_id = serializers.CharField()
+    hit_policy = serializers.CharField(required=False, help_text="Decision tables only.")
+    inputs = DecisionTraceInputSerializer(many=True, required=False)
+    rules = DecisionTraceRuleSerializer(many=True, required=False)
+    result = serializers.JSONField()
+    error = DecisionErrorSerializer(required=False, allow_null=True)
+
+
+DECISION_OUTPUTS_HELP = (
+    "Decision name → result: a table with one output gives the value, several outputs give an "
+    "object of output name → value; RULE ORDER, OUTPUT ORDER and COLLECT give lists, COLLECT "
+    "SUM/MIN/MAX/COUNT a number; null when no row matched or the decision failed."
+)
+
+
+class DecisionEvaluationSerializer(serializers.Serializer):
+    """The answer for a decision-table ruleset (DMN 1.3)."""
+
+    execution_id = serializers.UUIDField(
+        allow_null=True, help_text="The log row (GET /execution-logs/{id}); null for dry runs."
+    )
+    ruleset = RulesetIdentitySerializer(help_text="The version that decided.")
+    outputs = serializers.DictField(child=serializers.JSONField(), help_text=DECISION_OUTPUTS_HELP)
+    matched_rules = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Decision name → ids of the rows that matched, in row order.",
+    )
+    top_decision = serializers.CharField(
+        allow_null=True,
+        help_text="The decision no other requires (its result is the log row's "
+        "action_recommendation when it is one value).",
+    )
+    success = serializers.BooleanField(help_text="False when a decision ended in an error.")
+    errors = DecisionErrorSerializer(many=True)
+    execution_time_ms = serializers.FloatField(help_text="Time spent evaluating, not logging.")
+    dry_run = serializers.BooleanField()
+    correlation_id = serializers.CharField(
+        allow_null=True, help_text="The request's correlation id; null without one."
+    )
+    trace = serializers.DictField(
+        child=DecisionTraceSerializer(),
+        required=False,
+        help_text="With trace or dry_run: decision name → how it decided.",
+    )
+    input_problems = input_problems_field()
+
+
+EVALUATE_ANSWER = PolymorphicProxySerializer(
+    component_name="EvaluateAnswer",
+    serializers=[EvaluationSerializer, DecisionEvaluationSerializer],
+    resource_type_field_name=None,
+    help_text="A scoring ruleset answers points, pattern and recommendation; a decision-table "
+    "ruleset answers `outputs`.",
+)
 
 
 class BatchItemErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="invalid, or evaluation_budget_exceeded")
     message = serializers.CharField(help_text="Names the item and the problem: items[2]: ...")
+    details = serializers.DictField(
+        required=False,
+        help_text="With input_validation `strict`: every attribute that does not fit the "
+        'catalog, as {"items[2].credit_score": [problem]}.',
+    )
 
 
 class BatchItemSerializer(serializers.Serializer):
@@ -222,7 +356,25 @@ class BatchItemSerializer(serializers.Serializer):
     matched_rules = serializers.ListField(child=serializers.CharField(), required=False)
     execution_time_ms = serializers.FloatField(required=False)
     trace = TraceItemSerializer(many=True, required=False)
+    input_problems = input_problems_field()
     error = BatchItemErrorSerializer(required=False, help_text="Only on an invalid item.")
+
+
+class DecisionBatchItemSerializer(serializers.Serializer):
+    """A decision-table ruleset's answer for one item (an invalid item answers `error`)."""
+
+    index = serializers.IntegerField(help_text="Position of the item in `items`.")
+    execution_id = serializers.UUIDField(allow_null=True, help_text="Null for dry runs.")
+    outputs = serializers.DictField(child=serializers.JSONField(), help_text=DECISION_OUTPUTS_HELP)
+    matched_rules = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField())
+    )
+    top_decision = serializers.CharField(allow_null=True)
+    success = serializers.BooleanField()
+    errors = DecisionErrorSerializer(many=True)
+    execution_time_ms = serializers.FloatField()
+    trace = serializers.DictField(child=DecisionTraceSerializer(), required=False)
+    input_problems = input_problems_field()
 
 
 class BatchEvaluationSerializer(serializers.Serializer):
@@ -233,14 +385,21 @@ class BatchEvaluationSerializer(serializers.Serializer):
     correlation_id = serializers.CharField(
         allow_null=True, help_text="The request's correlation id (on every item's log row)."
     )
-    results = BatchItemSerializer(many=True, help_text="One per item, in order.")
+    results = PolymorphicProxySerializer(
+        component_name="BatchResult",
+        serializers=[BatchItemSerializer, DecisionBatchItemSerializer],
+        resource_type_field_name=None,
+        many=True,
+        help_text="One per item, in order.",
+    )
 
 
 # --- Errors ----------------------------------------------------------------------------------
 EVALUATE_ERRORS = {
     400: error_response(
-        "Invalid body or input (`invalid`, the field in `details`), or a batch above "
-        "EVALUATE_BATCH_LIMIT (`batch_too_large`)"
+        "Invalid body or input (`invalid`, the field in `details`; with the ruleset's "
+        "input_validation `strict`, every attribute that does not fit the attributes catalog, "
+        "as `data.<attribute>`), or a batch above EVALUATE_BATCH_LIMIT (`batch_too_large`)"
     ),
     404: error_response("No such ruleset or version in the tenant, or another tenant's slug"),
     409: error_response(

@@ -14,10 +14,18 @@ import orjson
 from django.conf import settings
 
 from executions.models import ExecutionLog
+from executions.services.decision_evaluation import (
+    compiled_evaluate,
+    decision_log_row,
+    decision_result,
+    is_decision_evaluation,
+)
 from executions.services.input_check import InputRefused, evaluation_input_check
 from executions.services.log_rows import execution_log_row
 from executions.services.log_writes import execution_logs_commit
+from rules.choices import InputValidation
 from rules.engine import EvaluationBudgetExceeded
+from rules.services.attributes import ruleset_input_validator
 
 LOG_BATCH_SIZE = 1000
 
@@ -33,7 +41,9 @@ class EvaluationOutcome:
 
     A failure has a `problem` (the message, starting with where the input is), its `code`
     (INPUT_INVALID or BUDGET_EXCEEDED) and for a budget failure `details` (budget and use in ms,
-    rules run, the rule it stopped before).
+    rules run, the rule it stopped before); for an input the attributes catalog refuses
+    (input_validation strict) `details` names every bad field. `input_problems` lists the
+    attributes that do not fit the catalog ([{"field", "problem"}]), under warn and strict.
     """
 
     row: ExecutionLog | None
@@ -42,6 +52,7 @@ class EvaluationOutcome:
     problem: str | None = None
     code: str | None = None
     details: dict | None = None
+    input_problems: list | None = None
 
 
 def evaluation_run(
@@ -82,11 +93,26 @@ def evaluation_run(
                 **ids,
             )
         return EvaluationOutcome(row=row, problem=problem, code=INPUT_INVALID)
+    mode, validator = ruleset_input_validator(
+        tenant_id=tenant_id, ruleset_id=identity.get("ruleset_id")
+    )
+    input_problems = validator.problems(data) if validator is not None else None
+    if input_problems and mode == InputValidation.STRICT:
+        return _catalog_refusal(
+            input_problems,
+            tenant_id=tenant_id,
+            identity=identity,
+            data=data,
+            source=source,
+            caller=caller,
+            where=where,
+            ids=ids,
+        )
     if budget_ms is None:
         budget_ms = settings.EVALUATION_BUDGET_MS
     started = time.perf_counter()
     try:
-        evaluation = compiled.evaluate(data, trace=trace, budget_seconds=budget_ms / 1000)
+        evaluation = compiled_evaluate(compiled, data, trace=trace, budget_seconds=budget_ms / 1000)
     except EvaluationBudgetExceeded as error:
         elapsed_ms = (time.perf_counter() - started) * 1000
         return _budget_failure(
@@ -103,7 +129,8 @@ def evaluation_run(
     elapsed_ms = (time.perf_counter() - started) * 1000
     row = None
     if source is not None:
-        row = execution_log_row(
+        row_build = decision_log_row if is_decision_evaluation(evaluation) else execution_log_row
+        row = row_build(
             tenant_id=tenant_id,
             ruleset=identity,
             data=data,
@@ -113,7 +140,43 @@ def evaluation_run(
             caller=caller,
             **ids,
         )
-    return EvaluationOutcome(row=row, evaluation=evaluation, elapsed_ms=elapsed_ms)
+        if input_problems:
+            row.output_data["input_problems"] = input_problems
+    return EvaluationOutcome(
+        row=row,
+        evaluation=evaluation,
+        elapsed_ms=elapsed_ms,
+        input_problems=input_problems or None,
+    )
+
+
+def _catalog_refusal(
+    input_problems, *, tenant_id, identity, data, source, caller, where, ids
+) -> EvaluationOutcome:
+    """An input refused by the ruleset's strict input validation, with every bad field."""
+    listed = "; ".join(f"{p['field']}: {p['problem']}" for p in input_problems)
+    problem = f"{where}: does not fit the attributes catalog ({listed})"
+    row = None
+    if source is not None:
+        row = execution_log_row(
+            tenant_id=tenant_id,
+            ruleset=identity,
+            error=problem,
+            source=source,
+            caller=caller,
+            **ids,
+        )
+        # It passed the input check, so it can be stored: keep it, to see what was sent.
+        row.input_data = data
+        row.output_data = {"input_problems": input_problems}
+    details = {f"{where}.{p['field']}": [p["problem"]] for p in input_problems}
+    return EvaluationOutcome(
+        row=row,
+        problem=problem,
+        code=INPUT_INVALID,
+        details=details,
+        input_problems=input_problems,
+    )
 
 
 def _budget_failure(
@@ -211,13 +274,18 @@ def evaluations_stream(
             output.append(orjson.dumps({"line": number, "error": outcome.problem}))
         else:
             evaluation = outcome.evaluation
-            result = {
-                "total_points": evaluation.total_points,
-                "pattern_result": evaluation.pattern_result,
-                "action_recommendation": evaluation.action_recommendation,
-            }
-            if trace:
-                result["trace"] = evaluation.trace
+            if is_decision_evaluation(evaluation):
+                result = decision_result(evaluation, with_trace=trace)
+            else:
+                result = {
+                    "total_points": evaluation.total_points,
+                    "pattern_result": evaluation.pattern_result,
+                    "action_recommendation": evaluation.action_recommendation,
+                }
+                if trace:
+                    result["trace"] = evaluation.trace
+            if outcome.input_problems:
+                result["input_problems"] = outcome.input_problems
             output.append(orjson.dumps(result))
             report.evaluated += 1
         if len(rows) >= batch_size:

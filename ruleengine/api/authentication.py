@@ -17,6 +17,7 @@ log = logging.getLogger("ruleengine.api.authentication")
 
 TOKEN_SCHEME = "Token"
 ACCEPTED_SCHEMES = frozenset({b"token", b"bearer"})
+API_KEY_HEADER = "HTTP_X_API_KEY"
 
 
 class ApiTokenAuthentication(TokenAuthentication):
@@ -96,4 +97,43 @@ class SessionCookieScheme(OpenApiAuthenticationExtension):
             "description": "The session of a user signed in to the admin (`/admin/login/`), "
             "for the browsable API and Swagger UI; writes also need the `X-CSRFToken` header. "
             "Evaluate and batch take only a token.",
+        }
+
+
+class ApiKeyHeaderAuthentication(ApiTokenAuthentication):
+    """The same API-client tokens sent as `X-API-Key: <key>`, the original system's header.
+
+    Only the original system's endpoints take it (executions/api/original.py), so that its
+    clients change nothing but the base URL and the key; everywhere else the one way is
+    `Authorization: Token <key>`.
+    """
+
+    def authenticate(self, request):
+        self.request = request
+        key = request.META.get(API_KEY_HEADER)
+        if key is None:
+            return None
+        key = key.strip()
+        if not key or " " in key:
+            self.failure_record("malformed X-API-Key header")
+            raise exceptions.AuthenticationFailed(
+                "Malformed X-API-Key header: send the key alone, without a prefix or spaces."
+            )
+        return self.authenticate_credentials(key.encode("latin-1", errors="replace"))
+
+    def authenticate_header(self, request):
+        return "ApiKey"  # WWW-Authenticate of a 401, as the original answers
+
+
+class ApiKeyHeaderScheme(OpenApiAuthenticationExtension):
+    target_class = "ruleengine.api.authentication.ApiKeyHeaderAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "The original system's header: an API client's key alone "
+            "(`X-API-Key: <key>`), on the original system's endpoints only.",
         }

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from ruleengine.input_check import InputRefused, json_text_load
+from rules.admin.attribute_widgets import attribute_catalog_attach, attribute_constant_check
 from rules.choices import ConditionMode, Role
 from rules.engine import OPERATORS
 from rules.models import (
@@ -108,7 +109,17 @@ class RulesetForm(forms.ModelForm):
 
     class Meta:
         model = Ruleset
-        fields = ("tenant", "name", "version", "description", "tags", "metadata", "semantics")
+        fields = (
+            "tenant",
+            "name",
+            "version",
+            "description",
+            "tags",
+            "metadata",
+            "semantics",
+            "default_recommendation",
+            "input_validation",
+        )
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2, "cols": 80}),
             "metadata": forms.Textarea(attrs={"rows": 3, "cols": 80}),
@@ -116,12 +127,16 @@ class RulesetForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "semantics" in self.fields:
-            # A form posted without it (older pages, scripts) keeps the ruleset's semantics.
-            self.fields["semantics"].required = False
+        for name in ("semantics", "input_validation"):
+            if name in self.fields:
+                # A form posted without it (older pages, scripts) keeps the ruleset's value.
+                self.fields[name].required = False
 
     def clean_semantics(self):
         return self.cleaned_data.get("semantics") or self.instance.semantics
+
+    def clean_input_validation(self):
+        return self.cleaned_data.get("input_validation") or self.instance.input_validation
 
     def clean(self):
         cleaned = super().clean()
@@ -192,8 +207,9 @@ class RuleInlineForm(forms.ModelForm):
         labels = {"rule_point": "Points", "action_result": "Result"}
         field_classes = {"weight": CompactFloatField, "rule_point": CompactFloatField}
 
-    def __init__(self, *args, catalog_choices=(), **kwargs):
+    def __init__(self, *args, catalog_choices=(), attribute_catalog=None, **kwargs):
         super().__init__(*args, **kwargs)
+        attribute_catalog_attach(self, attribute_catalog)
         self.condition_mode = self.instance.condition_mode
         self.fields["catalog_condition_ids"].choices = list(catalog_choices)
         if self.instance.condition_mode:
@@ -247,6 +263,7 @@ class RuleInlineForm(forms.ModelForm):
         )
         if fit_error and "constant" not in self.errors:
             self.add_error("constant", fit_error)
+        attribute_constant_check(self, cleaned)
         return cleaned
 
 
@@ -356,6 +373,14 @@ class TestCaseInlineForm(forms.ModelForm):
         label="Matched rules",
         help_text="Rule ids, e.g. R1, R3; [] for none; empty: not checked.",
         widget=forms.TextInput(attrs={"class": "matched-rules-input"}),
+    )
+    # A TextField's form field keeps "" where the model means "not checked" (None).
+    expected_pattern_result = forms.CharField(
+        required=False,
+        empty_value=None,
+        label="Pattern",
+        help_text="One character per active rule; * accepts any result there.",
+        widget=forms.TextInput(attrs={"class": "pattern-key-input"}),
     )
 
     class Meta:

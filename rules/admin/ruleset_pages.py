@@ -136,6 +136,7 @@ class RulesetPagesMixin:
             "try_it_url": try_it_url(ruleset.pk),
             "tests_url": reverse("admin:rules_ruleset_tests", args=[ruleset.pk]),
             "backtest_url": executions_page_url("backtest", ruleset.pk),
+            "coverage_url": executions_page_url("pattern_coverage", ruleset.pk),
             "parts": ruleset_parts_panel(ruleset),
             "compare_url": reverse("admin:rules_ruleset_compare", args=[ruleset.pk]),
             "export_url": reverse("admin:rules_ruleset_export", args=[ruleset.pk]),

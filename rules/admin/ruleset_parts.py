@@ -11,6 +11,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from rules.admin.attribute_widgets import attribute_catalog_choices
 from rules.admin.forms import PatternInlineForm, RuleInlineForm, TestCaseInlineForm
 from rules.admin.service_errors import ServiceFormAdminMixin, service_error_report
 from rules.admin.tenancy import TenantScopedAdminMixin
@@ -31,6 +32,17 @@ def part_list_url(model, ruleset_id: int) -> str:
     opts = model._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
     return f"{url}?{RULESET_PARAMETER}={ruleset_id}"
+
+
+def pattern_rewrite_report(model_admin, request, part) -> None:
+    """Tell the analyst that a rule edit rewrote the version's keys and test expectations
+    (services/pattern_rewrite.py); a warning when keys collapsed."""
+    report = getattr(part, "pattern_rewrite", None)
+    if report is not None:
+        # Later formsets of the same save must not write back the values they were drawn with.
+        request.pattern_rewritten = True
+        level = messages.WARNING if report.collapsed else messages.INFO
+        model_admin.message_user(request, str(report), level)
 
 
 class VersionFilter(admin.SimpleListFilter):
@@ -144,9 +156,11 @@ class RulesetPartAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, admin.Mode
 
     def save_model(self, request, obj, form, change):
         editing.ruleset_part_save(part=obj, actor=request.user)
+        pattern_rewrite_report(self, request, obj)
 
     def delete_model(self, request, obj):
         editing.ruleset_part_delete(part=obj, actor=request.user)
+        pattern_rewrite_report(self, request, obj)
 
     def delete_queryset(self, request, queryset):
         for part in queryset.select_related("ruleset"):
@@ -200,7 +214,14 @@ class RuleAdmin(RulesetPartAdmin):
         return ["ruleset", *RuleListForm.Meta.fields, "catalog_condition_ids"]
 
     def get_changelist_form(self, request, **kwargs):
-        return RuleChangelistForm
+        ruleset = self.scoped_ruleset(request)
+        catalog = attribute_catalog_choices(ruleset.tenant_id if ruleset is not None else None)
+
+        class RuleRowForm(RuleChangelistForm):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, attribute_catalog=catalog, **kwargs)
+
+        return RuleRowForm
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
@@ -211,9 +232,14 @@ class RuleAdmin(RulesetPartAdmin):
             for c in conditions
         ]
 
+        ruleset = obj.ruleset if obj is not None else self.scoped_ruleset(request)
+        catalog = attribute_catalog_choices(ruleset.tenant_id if ruleset is not None else None)
+
         class RuleForm(form):
             def __init__(self, *args, **kwargs):
-                super().__init__(*args, catalog_choices=choices, **kwargs)
+                super().__init__(
+                    *args, catalog_choices=choices, attribute_catalog=catalog, **kwargs
+                )
 
         return RuleForm
 
@@ -236,6 +262,7 @@ class RuleAdmin(RulesetPartAdmin):
             rule.status = status
             try:
                 editing.ruleset_part_save(part=rule, actor=request.user)
+                pattern_rewrite_report(self, request, rule)
             except ServiceError as error:
                 service_error_report(self, request, error, rule.rule_id)
                 continue

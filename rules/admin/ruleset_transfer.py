@@ -13,8 +13,9 @@ from django.urls import path, reverse
 from rules.choices import Capability, RulesetSemantics
 from rules.errors import RulesetInvalid, ServiceError, problem_text
 from rules.models import Tenant
+from rules.services.decision_import import dmn_document
 from rules.services.import_report import import_report_lines
-from rules.services.ruleset_export import document_bytes, ruleset_export
+from rules.services.ruleset_export import ruleset_export_file
 from rules.services.ruleset_import import ruleset_import
 from rules.tenant_roles import caller_may_anywhere
 
@@ -23,7 +24,7 @@ class RulesetImportForm(forms.Form):
     tenant = forms.ModelChoiceField(queryset=Tenant.objects.none())
     document = forms.FileField(
         help_text="A ruleset document in any format import_rules takes (spec, flat, structured, "
-        "the original's files)."
+        "the original's files, a DMN file of decision tables)."
     )
     conditions = forms.FileField(
         required=False, help_text="The original's conditions file, for its structured rules."
@@ -47,10 +48,9 @@ class RulesetTransferMixin:
 
     def export_view(self, request, object_id):
         ruleset = self.get_object(request, unquote(object_id))
-        response = HttpResponse(
-            document_bytes(ruleset_export(ruleset=ruleset)), content_type="application/json"
-        )
-        filename = f"{ruleset.name}-{ruleset.version}.json"
+        content, media_type, suffix = ruleset_export_file(ruleset=ruleset)
+        response = HttpResponse(content, content_type=media_type)
+        filename = f"{ruleset.name}-{ruleset.version}{suffix}"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
@@ -71,13 +71,17 @@ class RulesetTransferMixin:
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             upload = data["document"]
+            document = upload.read()
+            # A DMN file names itself (its definitions' name); the original's files do not.
+            is_dmn = dmn_document(document, filename=upload.name)
             try:
                 report = ruleset_import(
                     tenant=data["tenant"],
                     actor=request.user,
-                    document=upload.read(),
+                    document=document,
+                    filename=upload.name,
                     conditions_document=data["conditions"].read() if data["conditions"] else None,
-                    name=data["name"] or Path(upload.name).stem or None,
+                    name=data["name"] or (None if is_dmn else Path(upload.name).stem or None),
                     version=data["version"] or None,
                     dry_run=data["dry_run"],
                     semantics=data["semantics"] or None,

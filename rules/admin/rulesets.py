@@ -11,10 +11,12 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import is_historic, to_historic
 
 from ruleengine.admin_display import json_block, shown_value, status_badge
+from rules.admin.attribute_widgets import attribute_catalog_choices
+from rules.admin.decision_tables import DecisionTablesAdminMixin
 from rules.admin.forms import PatternInlineForm, RuleInlineForm, RulesetForm, TestCaseInlineForm
 from rules.admin.history import RulesetHistoryAdminMixin, ruleset_status_now
 from rules.admin.ruleset_pages import RulesetPagesMixin, try_it_url
-from rules.admin.ruleset_parts import INLINE_PART_LIMIT
+from rules.admin.ruleset_parts import INLINE_PART_LIMIT, pattern_rewrite_report
 from rules.admin.ruleset_transfer import RulesetTransferMixin
 from rules.admin.service_errors import ServiceFormAdminMixin, service_error_report
 from rules.admin.tenancy import DraftPartInline, TenantScopedAdminMixin
@@ -85,6 +87,7 @@ class TestCaseInline(DraftPartInline):
         "total_points_text",
         "tolerance_text",
         "matched_rules_text",
+        "expected_outputs",
     )
     ordering = ("name",)
     classes = ("test-cases-inline",)
@@ -123,6 +126,7 @@ class TestCaseInline(DraftPartInline):
 
 @admin.register(Ruleset)
 class RulesetAdmin(
+    DecisionTablesAdminMixin,
     RulesetTransferMixin,
     RulesetPagesMixin,
     RulesetHistoryAdminMixin,
@@ -148,6 +152,7 @@ class RulesetAdmin(
     list_per_page = 50
     readonly_fields = (
         "status_badge",
+        "kind",
         "is_default",
         "revision",
         "created_by_name",
@@ -156,12 +161,26 @@ class RulesetAdmin(
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("tenant", "name", "version", "description", "tags", "semantics")}),
+        (
+            None,
+            {
+                "fields": (
+                    "tenant",
+                    "name",
+                    "version",
+                    "description",
+                    "tags",
+                    "semantics",
+                    "default_recommendation",
+                    "input_validation",
+                )
+            },
+        ),
         (
             "Lifecycle",
             {
                 "fields": (
-                    ("status_badge", "is_default", "revision"),
+                    ("status_badge", "kind", "is_default", "revision"),
                     ("created_by_name", "created_at"),
                     ("updated_by_name", "updated_at"),
                 )
@@ -278,7 +297,8 @@ class RulesetAdmin(
                 "catalog_choices": [
                     (str(c.pk), f"{c.condition_id}: {c.attribute} {c.operator} {c.value}")
                     for c in conditions.select_related("tenant")
-                ]
+                ],
+                "attribute_catalog": attribute_catalog_choices(getattr(obj, "tenant_id", None)),
             }
         elif isinstance(inline, PatternInline):
             actions = Action.objects.visible_to(request.user, **scope).select_related("tenant")
@@ -302,15 +322,22 @@ class RulesetAdmin(
 
     def save_formset(self, request, form, formset, change):
         if formset.model is RulesetTestCase:
-            for test_case in formset.save(commit=False):
+            changed = formset.save(commit=False)
+            _rewritten_values_keep(request, formset, changed, "expected_pattern_result")
+            for test_case in changed:
                 test_cases.test_case_save(test_case=test_case, actor=request.user)
             for test_case in formset.deleted_objects:
                 test_cases.test_case_delete(test_case=test_case, actor=request.user)
             return
-        for part in formset.save(commit=False):
+        changed = formset.save(commit=False)
+        if formset.model is Pattern:
+            _rewritten_values_keep(request, formset, changed, "pattern_key")
+        for part in changed:
             editing.ruleset_part_save(part=part, actor=request.user)
+            pattern_rewrite_report(self, request, part)
         for part in formset.deleted_objects:
             editing.ruleset_part_delete(part=part, actor=request.user)
+            pattern_rewrite_report(self, request, part)
         if formset.model is Rule:
             for rule_form in formset.forms:
                 if rule_form in formset.deleted_forms or not rule_form.has_changed():
@@ -337,3 +364,16 @@ class RulesetAdmin(
                 editing.ruleset_delete(ruleset=ruleset, actor=request.user)
             except ServiceError as error:
                 service_error_report(self, request, error)
+
+
+def _rewritten_values_keep(request, formset, changed, field: str) -> None:
+    """A rule saved earlier in this post rewrote the version's keys and expectations
+    (pattern_rewrite): a row the analyst changed in another field keeps the rewritten `field`,
+    not the value its form was drawn with; a value they typed themselves wins."""
+    if not getattr(request, "pattern_rewritten", False):
+        return
+    drawn = {f.instance.pk for f in formset.forms if f.instance.pk and field not in f.changed_data}
+    current = dict(formset.model.objects.filter(pk__in=drawn).values_list("pk", field))
+    for part in changed:
+        if part.pk in current:
+            setattr(part, field, current[part.pk])

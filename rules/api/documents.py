@@ -7,11 +7,25 @@ passes its body to the import service, which checks it with the engine.
 
 from rest_framework import serializers
 
-from rules.choices import RulesetSemantics
+from rules.choices import AttributeType, InputValidation, RulesetSemantics
 
 SEMANTICS_HELP = (
     "strict: every active rule yields one pattern character; original: the original system's "
     "default path (rules whose attributes are absent are left out, results of any length)."
+)
+
+DEFAULT_RECOMMENDATION_HELP = (
+    "Recommended when no pattern key matches the result (with no action); empty for none."
+)
+PATTERN_KEY_HELP = (
+    "One character per active rule in execution order (strict); '*' matches any result of its "
+    "rule, the key with the fewest wildcards wins. Exact in original semantics."
+)
+
+
+INPUT_VALIDATION_HELP = (
+    "Inputs checked against the tenant's attributes catalog: off, warn (the log records the "
+    "problems), strict (refused naming every bad field)."
 )
 
 
@@ -24,6 +38,12 @@ class DocumentHeaderSerializer(serializers.Serializer):
     metadata = serializers.DictField()
     semantics = serializers.ChoiceField(
         choices=RulesetSemantics.choices, required=False, help_text=SEMANTICS_HELP
+    )
+    default_recommendation = serializers.CharField(
+        required=False, allow_blank=True, help_text=DEFAULT_RECOMMENDATION_HELP
+    )
+    input_validation = serializers.ChoiceField(
+        choices=InputValidation.choices, required=False, help_text=INPUT_VALIDATION_HELP
     )
 
 
@@ -75,10 +95,20 @@ class DocumentActionSerializer(serializers.Serializer):
 
 
 class DocumentPatternSerializer(serializers.Serializer):
-    pattern_key = serializers.CharField()
+    pattern_key = serializers.CharField(help_text=PATTERN_KEY_HELP)
     action_recommendation = serializers.CharField()
     action = serializers.CharField(allow_null=True, help_text="An action_id of actions.")
     description = serializers.CharField()
+
+
+class DocumentAttributeSerializer(serializers.Serializer):
+    """An entry of the tenant's attributes catalog that the version reads."""
+
+    name = serializers.CharField(help_text="The input key or a dotted path.")
+    data_type = serializers.ChoiceField(choices=AttributeType.choices)
+    description = serializers.CharField(allow_blank=True)
+    allowed_values = serializers.ListField(child=serializers.JSONField())
+    example = serializers.JSONField(allow_null=True)
 
 
 class RulesetDocumentSerializer(serializers.Serializer):
@@ -91,6 +121,12 @@ class RulesetDocumentSerializer(serializers.Serializer):
     conditions = DocumentConditionSerializer(many=True)
     actions = DocumentActionSerializer(many=True)
     patterns = DocumentPatternSerializer(many=True)
+    attributes = DocumentAttributeSerializer(
+        many=True,
+        required=False,
+        help_text="Catalog entries of the attributes the version reads; only when the "
+        "tenant's catalog has any. Imports create the ones the tenant lacks.",
+    )
 
 
 # --- What `POST /rulesets/import` takes: the format above, or the original system's files ------
@@ -117,6 +153,10 @@ class ImportHeaderSerializer(serializers.Serializer):
     metadata = serializers.DictField(required=False)
     semantics = serializers.ChoiceField(
         choices=RulesetSemantics.choices, required=False, help_text=SEMANTICS_HELP
+    )
+    default_recommendation = _text(DEFAULT_RECOMMENDATION_HELP, max_length=200)
+    input_validation = serializers.ChoiceField(
+        choices=InputValidation.choices, required=False, help_text=INPUT_VALIDATION_HELP
     )
 
 
@@ -167,7 +207,7 @@ class ImportActionSerializer(serializers.Serializer):
 
 
 class ImportPatternSerializer(serializers.Serializer):
-    pattern_key = serializers.CharField(help_text="One character per active rule, e.g. Y-Y.")
+    pattern_key = serializers.CharField(help_text=PATTERN_KEY_HELP)
     action_recommendation = serializers.CharField()
     action = serializers.CharField(
         required=False, allow_null=True, help_text="An action_id of `actions`, or null."
@@ -185,6 +225,12 @@ class ImportSpecDocumentSerializer(serializers.Serializer):
     conditions = ImportConditionSerializer(many=True, required=False)
     actions = ImportActionSerializer(many=True, required=False)
     patterns = ImportPatternSerializer(many=True, required=False)
+    attributes = DocumentAttributeSerializer(
+        many=True,
+        required=False,
+        help_text="Created in the tenant's catalog where missing; an existing one with other "
+        "content is kept and reported as a warning.",
+    )
 
 
 class OriginalRuleSerializer(serializers.Serializer):

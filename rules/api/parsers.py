@@ -17,3 +17,13 @@ class DocumentBodyParser(BaseParser):
         # One byte over the limit is enough for the service to refuse it with the limit's name.
         limit = settings.IMPORT_MAX_DOCUMENT_BYTES
         return stream.read(limit + 1) if stream is not None else b""
+
+
+class DmnBodyParser(DocumentBodyParser):
+    """A DMN file (XML) for the same import: the service tells it from JSON by its content."""
+
+    media_type = "application/xml"
+
+
+class DmnTextBodyParser(DocumentBodyParser):
+    media_type = "text/xml"

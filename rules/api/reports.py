@@ -9,7 +9,13 @@ from rules.models import version_validator
 
 class FieldCheckSerializer(serializers.Serializer):
     field = serializers.ChoiceField(
-        choices=["pattern_result", "action_recommendation", "total_points", "matched_rules"]
+        choices=[
+            "pattern_result",
+            "action_recommendation",
+            "total_points",
+            "matched_rules",
+            "outputs",
+        ]
     )
     expected = serializers.JSONField()
     actual = serializers.JSONField()
@@ -83,7 +89,8 @@ class ImportOptionsSerializer(serializers.Serializer):
 
 class ImportReportSerializer(serializers.Serializer):
     format = serializers.ChoiceField(
-        choices=["spec", "flat", "structured"], help_text="The detected format of the document."
+        choices=["spec", "flat", "structured", "dmn"],
+        help_text="The detected format of the document (dmn: a decision-table ruleset).",
     )
     name = serializers.CharField()
     version = serializers.CharField(help_text="The version created (or, on a dry run, it would).")

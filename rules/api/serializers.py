@@ -20,6 +20,7 @@ from rules.models import (
     RulesetTestCase,
     version_validator,
 )
+from rules.services.attributes import rule_constant_error
 from rules.services.editing import rule_catalog_form_check
 
 TIMESTAMPS = ("created_at", "updated_at")
@@ -93,16 +94,20 @@ class RulesetSerializer(serializers.ModelSerializer):
             "version",
             "description",
             "status",
+            "kind",
             "is_default",
             "tags",
             "metadata",
             "semantics",
+            "default_recommendation",
+            "input_validation",
             "revision",
             *TIMESTAMPS,
             "created_by",
             "updated_by",
         ]
-        read_only_fields = ["is_default", "revision"]
+        # A decision-table ruleset comes from a DMN import; the kind never changes.
+        read_only_fields = ["kind", "is_default", "revision"]
 
 
 class RulesetActivationSerializer(RulesetSerializer):
@@ -214,7 +219,27 @@ class RuleSerializer(TenantWriteSerializer):
             raise serializers.ValidationError(
                 {fields[key]: messages for key, messages in error.message_dict.items()}
             ) from error
+        self._constant_attribute_check(attrs)
         return attrs
+
+    def _constant_attribute_check(self, attrs) -> None:
+        """A constant that can never match the catalog attribute's type is refused."""
+
+        def current(name, default=""):
+            stored = getattr(self.instance, name, default) if self.instance else default
+            return attrs.get(name, stored)
+
+        ruleset = current("ruleset", None)
+        if ruleset is None:
+            return
+        error = rule_constant_error(
+            tenant_id=ruleset.tenant_id,
+            attribute=current("attribute"),
+            operator=current("operator"),
+            constant=current("constant"),
+        )
+        if error:
+            raise serializers.ValidationError({"constant": [error]})
 
 
 class ConditionSerializer(TenantWriteSerializer):

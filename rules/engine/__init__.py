@@ -9,6 +9,7 @@ from .compiler import (
     FORMAT_VERSION,
     CompiledRuleset,
     compile_ruleset,
+    ruleset_pattern_problems,
     ruleset_problems,
 )
 from .constants import MAX_EXACT_INTEGER, parse_constant
@@ -16,6 +17,7 @@ from .cost import COST_WARNING_UNITS, LIST_WARNING_ELEMENTS, RulesetCost
 from .evaluation import Evaluation
 from .numbers import MAX_TOTAL_POINTS
 from .operators import OPERATORS, Operator, OperatorInfo
+from .patterns import DEFAULT, EXACT, WILDCARD, WILDCARD_KEY, PatternTable, key_covers
 from .problems import ERROR, WARNING, Problem, RulesetCompileError
 from .regexes import (
     REGEX_MAX_INPUT_LENGTH,
@@ -26,6 +28,8 @@ from .regexes import (
 
 __all__ = [
     "COST_WARNING_UNITS",
+    "DEFAULT",
+    "EXACT",
     "DEFAULT_EVALUATION_BUDGET_SECONDS",
     "ERROR",
     "FORMAT_NAME",
@@ -39,15 +43,20 @@ __all__ = [
     "REGEX_MAX_PATTERN_LENGTH",
     "REGEX_MAX_PROGRAM_SIZE",
     "WARNING",
+    "WILDCARD",
+    "WILDCARD_KEY",
     "CompiledRuleset",
     "Evaluation",
     "EvaluationBudgetExceeded",
     "Operator",
     "OperatorInfo",
+    "PatternTable",
     "Problem",
     "RulesetCompileError",
     "RulesetCost",
     "compile_ruleset",
+    "key_covers",
     "parse_constant",
+    "ruleset_pattern_problems",
     "ruleset_problems",
 ]

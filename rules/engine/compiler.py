@@ -28,6 +28,7 @@ from .operators import (
     operator_suggestions,
 )
 from .original import ORIGINAL, SEMANTICS, STRICT, OriginalClause, OriginalRule, original_evaluate
+from .patterns import EXACT, PatternTable, pattern_key_problems
 from .problems import Problem, RulesetCompileError
 from .values import MISSING, NUMBER_TYPES, attribute_lookup
 
@@ -184,7 +185,7 @@ def _check_spec(spec):
         )
 
     header = spec.get("ruleset")
-    name, version, semantics = None, "1.0", STRICT
+    name, version, semantics, default_recommendation = None, "1.0", STRICT, None
     if type(header) is not dict:
         reader.problem("ruleset", "'ruleset' must be an object with at least a 'name'")
     else:
@@ -195,6 +196,10 @@ def _check_spec(spec):
         reader.field(header, "tags", "ruleset", _LIST)
         reader.field(header, "metadata", "ruleset", _OBJECT)
         semantics = reader.field(header, "semantics", "ruleset", _STRING, STRICT)
+        # "" (the model's blank) means no default, as absent does.
+        default_recommendation = (
+            reader.field(header, "default_recommendation", "ruleset", _STRING) or None
+        )
         if semantics not in SEMANTICS:
             reader.problem(
                 "ruleset.semantics",
@@ -217,6 +222,7 @@ def _check_spec(spec):
         "semantics": semantics,
         "rules": rules,
         "patterns": patterns,
+        "default_recommendation": default_recommendation,
     }
     return reader.problems, plan
 
@@ -424,6 +430,28 @@ def ruleset_problems(spec, *, warnings: bool = False) -> list[Problem]:
     return problems
 
 
+def ruleset_pattern_problems(spec) -> list[Problem]:
+    """Pattern keys that can never be produced and ambiguous pairs of wildcard keys (strict);
+    keys relying on '*' in original semantics (warnings). Separate from ruleset_problems: these
+    stop an activation, not the compilation of a version that is already live."""
+    _, plan = _check_spec(spec)
+    if plan is None:
+        return []
+    active = sorted(
+        (rule for rule in plan["rules"] if rule["active"]), key=lambda rule: rule["priority"]
+    )
+    keys = [
+        (f"patterns[{index}]", entry["pattern_key"])
+        for index, entry in enumerate(spec.get("patterns") or ())
+        if type(entry) is dict and type(entry.get("pattern_key")) is str
+    ]
+    return pattern_key_problems(
+        keys,
+        [rule["action_result"] for rule in active],
+        semantics_strict=plan["semantics"] != ORIGINAL,
+    )
+
+
 def compile_ruleset(spec) -> CompiledRuleset:
     """Compile a ruleset spec; raises RulesetCompileError listing every problem."""
     problems, plan = _check_spec(spec)
@@ -606,6 +634,9 @@ class CompiledRuleset:
         "_rules",
         "_chunks",
         "_patterns",
+        "_pattern_table",
+        "_remembered",
+        "_fallback",
         "_checks",
         "_clocked",
     )
@@ -648,6 +679,15 @@ class CompiledRuleset:
         assign(self, "_rules", rules)
         assign(self, "_chunks", _evaluation_chunks(rules, namespace, key_locals, checks))
         assign(self, "_patterns", dict(plan["patterns"]))
+        table = PatternTable(
+            plan["patterns"],
+            plan.get("default_recommendation"),
+            wildcards=plan.get("semantics") != ORIGINAL,
+        )
+        assign(self, "_pattern_table", table)
+        # Asked only when the exact lookup misses, and only if a wildcard key or a default exists.
+        assign(self, "_remembered", table.remembered)
+        assign(self, "_fallback", table.fallback if table.needed else None)
         assign(self, "_checks", checks)
         # Without any check, the evaluation's time is bounded by the ruleset's size: no clock.
         assign(self, "_clocked", bool(checks) or any(rule.scans_input for rule in rules))
@@ -708,7 +748,10 @@ class CompiledRuleset:
             raise self._budget_exceeded(budget_seconds, spent) from None
         found = self._patterns.get(pattern_result)
         if found is None:
-            return Evaluation(total, pattern_result, None, None, matched)
+            fallback = self._fallback
+            if fallback is None:
+                return Evaluation(total, pattern_result, None, None, matched)
+            found = self._remembered(pattern_result) or fallback(pattern_result)
         return Evaluation(total, pattern_result, found[0], found[1], matched)
 
     def _budget_exceeded(self, budget_seconds: float, spent: BudgetSpent):
@@ -793,8 +836,14 @@ class CompiledRuleset:
         if budget is not None and perf_counter() > deadline:
             budget.overrun(self.rule_count)
         pattern_result = "".join(pattern)
-        recommendation, action = self._patterns.get(pattern_result, (None, None))
-        return Evaluation(total, pattern_result, recommendation, action, matched, trace)
+        found = self._patterns.get(pattern_result)
+        if found is not None:
+            recommendation, action, key, kind = found[0], found[1], pattern_result, EXACT
+        else:
+            recommendation, action, key, kind = self._pattern_table.miss(pattern_result)
+        evaluation = Evaluation(total, pattern_result, recommendation, action, matched, trace)
+        evaluation.pattern_match = {"key": key, "kind": kind}
+        return evaluation
 
 
 class OriginalCompiledRuleset(CompiledRuleset):
@@ -830,6 +879,6 @@ class OriginalCompiledRuleset(CompiledRuleset):
             data = _input_data(data)
         budget = EvaluationBudget(budget_seconds) if budget_seconds is not None else None
         try:
-            return original_evaluate(self._original_rules, self._patterns, data, trace, budget)
+            return original_evaluate(self._original_rules, self._pattern_table, data, trace, budget)
         except BudgetSpent as spent:
             raise self._budget_exceeded(budget_seconds, spent) from None

@@ -15,6 +15,7 @@ class Evaluation:
         "_action",
         "matched_rules",
         "trace",
+        "pattern_match",
     )
 
     def __init__(
@@ -26,6 +27,9 @@ class Evaluation:
         self._action = action
         self.matched_rules = matched_rules
         self.trace = trace
+        # With the trace: {"key": the key that answered or None, "kind": "exact", "wildcard",
+        # "default" or None}.
+        self.pattern_match = None
 
     @property
     def action(self) -> dict | None:
@@ -43,6 +47,8 @@ class Evaluation:
         }
         if self.trace is not None:
             result["trace"] = copy.deepcopy(self.trace)
+        if self.pattern_match is not None:
+            result["pattern_match"] = dict(self.pattern_match)
         return result
 
     def __repr__(self) -> str:

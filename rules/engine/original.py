@@ -220,12 +220,19 @@ def _join_arguments(text: str) -> list[str]:
 NO_MATCH = "-"
 
 
-def original_evaluate(rules, patterns: dict, data: dict, trace: bool, budget) -> Evaluation:
-    """Evaluate `rules` (OriginalRule, in execution order) the original's way."""
+def original_evaluate(rules, patterns, data: dict, trace: bool, budget) -> Evaluation:
+    """Evaluate `rules` (OriginalRule, in execution order) the original's way.
+
+    `patterns` is the ruleset's PatternTable (patterns.py): exact keys, then the default.
+    """
     if data:
         rules = [rule for rule in rules if all(key in data for key in rule.keys)]
     if not rules:
-        return Evaluation(0.0, "", None, None, [], [] if trace else None)
+        # The original looks no key up then; a default recommendation (ours) still applies.
+        evaluation = Evaluation(0.0, "", patterns.default, None, [], [] if trace else None)
+        if trace and patterns.default is not None:
+            evaluation.pattern_match = {"key": None, "kind": "default"}
+        return evaluation
     parts = []
     matched = []
     entries = [] if trace else None
@@ -250,8 +257,11 @@ def original_evaluate(rules, patterns: dict, data: dict, trace: bool, budget) ->
     if budget is not None and perf_counter() > budget.deadline:
         budget.overrun(len(rules))
     pattern_result = "".join(parts)
-    recommendation, action = patterns.get(pattern_result, (None, None))
-    return Evaluation(total, pattern_result, recommendation, action, matched, entries)
+    recommendation, action, key, kind = patterns.match(pattern_result)
+    evaluation = Evaluation(total, pattern_result, recommendation, action, matched, entries)
+    if trace:
+        evaluation.pattern_match = {"key": key, "kind": kind}
+    return evaluation
 
 
 def _trace_entry(rule: OriginalRule, data, held: bool, failed: str | None) -> dict:

@@ -5,6 +5,23 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+# The attributes catalog announces its changes as the tables of migration 0004 do (input
+# validation caches it per process).
+TRIGGER = (
+    "CREATE TRIGGER ruleengine_notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+    "ON rules_attribute FOR EACH STATEMENT EXECUTE FUNCTION ruleengine_notify_change()"
+)
+
+
+def attribute_trigger_create(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(TRIGGER)
+
+
+def attribute_trigger_drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP TRIGGER IF EXISTS ruleengine_notify_change ON rules_attribute")
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -63,7 +80,8 @@ class Migration(migrations.Migration):
             model_name="historicalpattern",
             name="pattern_key",
             field=models.TextField(
-                help_text="One character per active rule, in execution order, e.g. Y-Y; * matches any."
+                help_text="One character per active rule, in execution order, e.g. Y-Y; "
+                "* matches any."
             ),
         ),
         migrations.AlterField(
@@ -75,7 +93,8 @@ class Migration(migrations.Migration):
             model_name="pattern",
             name="pattern_key",
             field=models.TextField(
-                help_text="One character per active rule, in execution order, e.g. Y-Y; * matches any."
+                help_text="One character per active rule, in execution order, e.g. Y-Y; "
+                "* matches any."
             ),
         ),
         migrations.AlterField(
@@ -229,4 +248,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(attribute_trigger_create, attribute_trigger_drop),
     ]

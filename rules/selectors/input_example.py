@@ -1,18 +1,23 @@
 """An example input for a version: the attributes its active rules read, for try-it to start from.
 
-Each attribute gets the constant of the first rule that reads it (JSON where the constant is
-JSON, text otherwise), so the analyst starts from an input the version can evaluate, not from
-another ruleset's example. Dotted attributes (`applicant.income`) become nested objects.
+Each attribute gets the example of the tenant's attributes catalog, or without one the constant
+of the first rule that reads it (JSON where the constant is JSON, text otherwise), so the analyst
+starts from an input the version can evaluate, not from another ruleset's example. Dotted
+attributes (`applicant.income`) become nested objects.
 """
 
 import json
 
 from rules.choices import ItemStatus
 from rules.models import Condition, Rule
+from rules.selectors.attributes import tenant_attributes
+from rules.selectors.decision_models import decision_input_example, ruleset_is_decision_table
 
 
 def version_input_example(ruleset) -> dict:
     """{attribute: example value} for the attributes `ruleset`'s active rules read."""
+    if ruleset_is_decision_table(ruleset):
+        return decision_input_example(ruleset)
     pairs: list[tuple[str, str]] = []
     for rule in Rule.objects.filter(ruleset=ruleset, status=ItemStatus.ACTIVE).order_by(
         "priority", "position", "pk"
@@ -22,9 +27,12 @@ def version_input_example(ruleset) -> dict:
     pairs += Condition.objects.filter(
         rule_links__rule__ruleset=ruleset, rule_links__rule__status=ItemStatus.ACTIVE
     ).values_list("attribute", "value")
+    catalog = tenant_attributes(ruleset.tenant_id, {attribute for attribute, _ in pairs})
     example: dict = {}
     for attribute, constant in pairs:
-        _place(example, attribute.split("."), _value(constant))
+        entry = catalog.get(attribute)
+        value = entry.example if entry is not None and entry.example is not None else None
+        _place(example, attribute.split("."), _value(constant) if value is None else value)
     return example
 
 

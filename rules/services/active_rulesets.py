@@ -18,11 +18,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Subquery
 
 from rules.change_notifications import ProcessCache, caches_generation, change_listener_start
-from rules.choices import RulesetStatus
+from rules.choices import RulesetKind, RulesetStatus
 from rules.engine import CompiledRuleset, RulesetCompileError, compile_ruleset
 from rules.errors import RulesetInvalid, ServiceError
 from rules.models import Ruleset, identifier_validator, version_validator
+from rules.selectors.decision_models import ruleset_is_decision_table
 from rules.services.compilation import ruleset_spec
+from rules.services.decision_models import decision_document_compile, decision_model_compile
 from rules.services.original_files import (
     SOURCE_FILE,
     SOURCE_S3,
@@ -222,7 +224,10 @@ def _from_database(tenant, name, version, any_status=True):
 
         def load():
             ruleset = Ruleset.objects.select_related("tenant").get(pk=ruleset_pk)
-            compiled = _compile(ruleset_spec(ruleset), f"{ruleset.name} {ruleset.version}")
+            if ruleset_is_decision_table(ruleset):
+                compiled = decision_model_compile(ruleset)
+            else:
+                compiled = _compile(ruleset_spec(ruleset), f"{ruleset.name} {ruleset.version}")
             identity = {
                 "tenant": tenant.slug,
                 "ruleset_id": ruleset.pk,
@@ -257,7 +262,10 @@ def _snapshot_compile(tenant, content: bytes, where: str, source: str):
         spec = json.loads(content)
     except ValueError as error:
         raise StorageError(f"{where}: not a JSON snapshot ({error})") from error
-    compiled = _compile(spec, where)
+    if isinstance(spec, dict) and spec.get("kind") == RulesetKind.DECISION_TABLE:
+        compiled = decision_document_compile(spec, where=where)
+    else:
+        compiled = _compile(spec, where)
     header = spec.get("ruleset") or {}
     identity = {
         "tenant": tenant.slug,

@@ -2,15 +2,20 @@
 
 from django.db.models import Prefetch
 
+from rules.choices import RulesetSemantics
 from rules.engine import (
     FORMAT_NAME,
     FORMAT_VERSION,
     WARNING,
     Problem,
     compile_ruleset,
+    ruleset_pattern_problems,
     ruleset_problems,
 )
 from rules.models import Pattern, Rule, RuleCondition, Ruleset
+from rules.selectors.decision_models import ruleset_is_decision_table
+from rules.services.decision_models import decision_model_compiled, decision_model_problems
+from rules.services.pattern_rewrite import COLLAPSE_NOTE
 
 
 def _number(value: float):
@@ -75,6 +80,9 @@ def ruleset_spec(ruleset: Ruleset) -> dict:
             "metadata": ruleset.metadata,
             # str(): a new instance holds the TextChoices member, the engine reads plain text.
             "semantics": str(ruleset.semantics),
+            # "" is no default (the engine reads it so too).
+            "default_recommendation": ruleset.default_recommendation,
+            "input_validation": str(ruleset.input_validation),
         },
         "rules": rule_specs,
         "conditions": [
@@ -118,18 +126,50 @@ def ruleset_spec(ruleset: Ruleset) -> dict:
 
 def ruleset_compile(ruleset: Ruleset):
     """Compile the ruleset with the engine (raises RulesetCompileError listing every problem)."""
+    if ruleset_is_decision_table(ruleset):
+        return decision_model_compiled(ruleset)
     return compile_ruleset(ruleset_spec(ruleset))
 
 
 def ruleset_validation_warnings(ruleset: Ruleset) -> list[Problem]:
     """The engine's warnings, which block nothing: a cost estimate far above normal."""
-    problems = ruleset_problems(ruleset_spec(ruleset), warnings=True)
+    if ruleset_is_decision_table(ruleset):
+        return [p for p in decision_model_problems(ruleset) if p.severity == WARNING]
+    spec = ruleset_spec(ruleset)
+    problems = ruleset_problems(spec, warnings=True)
+    if ruleset.semantics == RulesetSemantics.ORIGINAL:
+        # Keys relying on '*' there (an ordinary character in original semantics).
+        problems += ruleset_pattern_problems(spec)
     return [problem for problem in problems if problem.severity == WARNING]
+
+
+def pattern_collapse_problems(ruleset: Ruleset) -> list[Problem]:
+    """Patterns whose key collapsed onto another's with a different answer in a rewrite
+    (services/pattern_rewrite.py): they stop activation until the analyst has decided."""
+    collapsed = Pattern.objects.filter(ruleset=ruleset, description__contains=COLLAPSE_NOTE)
+    return [
+        Problem(
+            rule_id=None,
+            path="patterns",
+            message=(
+                f"pattern key '{pattern.pattern_key}' ({pattern.action_recommendation}) absorbed "
+                "other keys that collapsed into it when rules were removed or moved: "
+                + pattern.description[pattern.description.index(COLLAPSE_NOTE) :]
+                + " Decide the recommendation, then remove this note from the description."
+            ),
+        )
+        for pattern in collapsed.order_by("pattern_key")
+    ]
 
 
 def ruleset_validation_problems(ruleset: Ruleset) -> list[Problem]:
     """Every problem that blocks activation: the engine's checks plus cross-tenant references."""
-    problems = list(ruleset_problems(ruleset_spec(ruleset)))
+    if ruleset_is_decision_table(ruleset):
+        return [p for p in decision_model_problems(ruleset) if p.severity != WARNING]
+    spec = ruleset_spec(ruleset)
+    problems = list(ruleset_problems(spec))
+    problems += [p for p in ruleset_pattern_problems(spec) if p.severity != WARNING]
+    problems += pattern_collapse_problems(ruleset)
     foreign_links = (
         RuleCondition.objects.filter(rule__ruleset=ruleset)
         .exclude(condition__tenant_id=ruleset.tenant_id)

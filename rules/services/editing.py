@@ -12,7 +12,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from rules.change_notifications import change_record
-from rules.choices import Capability, RulesetSemantics, RulesetStatus
+from rules.choices import Capability, InputValidation, RulesetSemantics, RulesetStatus
 from rules.errors import CatalogEntryInUse, RulesetReadOnly
 from rules.models import (
     Action,
@@ -23,12 +23,22 @@ from rules.models import (
     Ruleset,
     RulesetTestCase,
 )
+from rules.services.pattern_rewrite import active_rule_order, pattern_rewrite, rule_edit_describe
 from rules.services.tenancy import capability_require
 
 # Rows per INSERT of the bulk writes (imports): well under PostgreSQL's 65,535 parameters.
 BULK_BATCH_SIZE = 1000
 
-RULESET_EDITABLE_FIELDS = ("name", "description", "version", "tags", "metadata", "semantics")
+RULESET_EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "version",
+    "tags",
+    "metadata",
+    "semantics",
+    "default_recommendation",
+    "input_validation",
+)
 
 
 def ruleset_editable_check(ruleset: Ruleset) -> None:
@@ -58,9 +68,13 @@ def ruleset_create(
     tags: list | None = None,
     metadata: dict | None = None,
     semantics: str = RulesetSemantics.STRICT,
+    default_recommendation: str = "",
+    input_validation: str = InputValidation.OFF,
 ) -> Ruleset:
     """Create a draft ruleset version."""
     ruleset = Ruleset(
+        default_recommendation=default_recommendation,
+        input_validation=input_validation,
         tenant=tenant,
         name=name,
         version=version,
@@ -124,7 +138,11 @@ def _part_ruleset(part) -> Ruleset:
 
 @transaction.atomic
 def ruleset_part_save(*, part, actor):
-    """Create or update a Rule, Pattern or RuleCondition of a draft ruleset."""
+    """Create or update a Rule, Pattern or RuleCondition of a draft ruleset.
+
+    A rule whose change alters the order of the active rules has the version's pattern keys and
+    test expectations rewritten with it (pattern_rewrite); the report is `part.pattern_rewrite`.
+    """
     ruleset = (
         Ruleset.objects.select_for_update().select_related("tenant").get(pk=_part_ruleset(part).pk)
     )
@@ -136,8 +154,18 @@ def ruleset_part_save(*, part, actor):
     elif isinstance(part, Rule) and not part.position:
         part.position = _rule_position_next(ruleset.pk)
     part.full_clean()
+    before = active_rule_order(ruleset.pk) if isinstance(part, Rule) else None
     part._history_user = actor
     part.save()
+    if before is not None:
+        after = active_rule_order(ruleset.pk)
+        part.pattern_rewrite = pattern_rewrite(
+            ruleset=ruleset,
+            before=before,
+            after=after,
+            actor=actor,
+            edit=rule_edit_describe(before, after, part),
+        )
     _ruleset_touch(ruleset.pk, actor)
     return part
 
@@ -319,14 +347,25 @@ def rule_catalog_conditions_set(*, rule: Rule, conditions: list, actor) -> None:
 
 @transaction.atomic
 def ruleset_part_delete(*, part, actor) -> None:
-    """Delete a Rule, Pattern or RuleCondition of a draft ruleset."""
+    """Delete a Rule, Pattern or RuleCondition of a draft ruleset (a rule's deletion rewrites
+    the pattern keys and test expectations, as ruleset_part_save does)."""
     ruleset = (
         Ruleset.objects.select_for_update().select_related("tenant").get(pk=_part_ruleset(part).pk)
     )
     capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
     ruleset_editable_check(ruleset)
+    before = active_rule_order(ruleset.pk) if isinstance(part, Rule) else None
     part._history_user = actor
     part.delete()
+    if before is not None:
+        after = active_rule_order(ruleset.pk)
+        part.pattern_rewrite = pattern_rewrite(
+            ruleset=ruleset,
+            before=before,
+            after=after,
+            actor=actor,
+            edit=rule_edit_describe(before, after, part, deleted=True),
+        )
     _ruleset_touch(ruleset.pk, actor)
 
 

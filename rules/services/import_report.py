@@ -2,6 +2,7 @@
 upload page shows."""
 
 from rules.choices import RulesetSemantics
+from rules.services.decision_import import FORMAT_DMN, decision_import_report_lines
 
 
 def import_report_lines(report, *, semantics_hint: str = "") -> list[str]:
@@ -9,6 +10,8 @@ def import_report_lines(report, *, semantics_hint: str = "") -> list[str]:
 
     `semantics_hint` ends the semantics line of an `original` import (how to choose the other).
     """
+    if report.format == FORMAT_DMN:
+        return decision_import_report_lines(report)
     counts = report.counts
     parts = (
         f"{counts.get('rules', 0)} rules, {counts.get('patterns', 0)} patterns, "
@@ -16,6 +19,11 @@ def import_report_lines(report, *, semantics_hint: str = "") -> list[str]:
         f"({counts.get('conditions_reused', 0)} reused), {counts.get('actions', 0)} new "
         f"catalog actions ({counts.get('actions_reused', 0)} reused)"
     )
+    if counts.get("attributes") or counts.get("attributes_reused"):
+        parts += (
+            f", {counts['attributes']} new catalog attributes "
+            f"({counts.get('attributes_reused', 0)} already in the tenant's catalog)"
+        )
     if report.unchanged:
         line = (
             f"Unchanged: {report.name} {report.version} ({report.existing.status}) already "

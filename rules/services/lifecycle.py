@@ -21,6 +21,7 @@ from rules.errors import RulesetInvalid, TransitionNotAllowed, problem_text
 from rules.models import Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
 from rules.selectors.versions import REVIEW_REQUESTED
 from rules.services.compilation import ruleset_validation_problems, ruleset_validation_warnings
+from rules.services.decision_models import decision_model_copy
 from rules.services.snapshots import snapshot_publish
 from rules.services.tenancy import capability_require
 from rules.services.test_cases import ruleset_tests_run
@@ -218,6 +219,8 @@ def ruleset_new_version(*, ruleset_id: int, actor, version: str | None = None) -
         tags=list(source.tags),
         metadata={**source.metadata, "cloned_from": source.version},
         semantics=source.semantics,
+        input_validation=source.input_validation,
+        kind=source.kind,
         created_by=actor,
         updated_by=actor,
     )
@@ -254,6 +257,7 @@ def ruleset_new_version(*, ruleset_id: int, actor, version: str | None = None) -
         test_case.ruleset = draft
         test_case.created_at = test_case.updated_at = now
     bulk_create_with_history(test_cases, RulesetTestCase, default_user=actor)
+    decision_model_copy(source=source, draft=draft, actor=actor)
     return draft
 
 

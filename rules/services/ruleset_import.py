@@ -22,7 +22,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ruleengine.input_check import InputRefused, input_problems, json_text_load
-from rules.choices import Capability, RulesetSemantics, RulesetStatus
+from rules.choices import (
+    Capability,
+    InputValidation,
+    RulesetKind,
+    RulesetSemantics,
+    RulesetStatus,
+)
 from rules.engine import Problem, ruleset_problems
 from rules.engine.converters import ConversionError, detect_format, spec_from_original
 from rules.errors import RulesetInvalid, ServiceError
@@ -38,7 +44,9 @@ from rules.models import (
 )
 from rules.selectors.rulesets import version_key
 from rules.services import editing, lifecycle
+from rules.services.attributes import attributes_bulk_create, attributes_import_plan
 from rules.services.compilation import ruleset_spec
+from rules.services.decision_import import decision_ruleset_import, dmn_document
 from rules.services.tenancy import capability_require
 
 FORMAT_SPEC, FORMAT_FLAT, FORMAT_STRUCTURED = "spec", "flat", "structured"
@@ -189,6 +197,7 @@ def ruleset_import(
     dry_run: bool = False,
     semantics: str | None = None,
     strict: bool = False,
+    filename: str | None = None,
 ) -> ImportReport:
     """Import a ruleset document (spec, flat or structured) as a new draft version.
 
@@ -197,8 +206,21 @@ def ruleset_import(
     `semantics` overrides the document's (a spec's header; `original` for the original's files);
     `strict` makes every warning about an original file an error.
     Raises RulesetInvalid listing every problem with its location; nothing is written then.
+    A DMN file (XML, or `filename` ending in .dmn / .xml) becomes a decision-table ruleset
+    (services/decision_import.py).
     """
     capability_require(actor=actor, tenant=tenant, capability=Capability.EDIT)
+    if dmn_document(document, filename=filename):
+        return decision_ruleset_import(
+            tenant=tenant,
+            actor=actor,
+            document=document,
+            name=name,
+            version=version,
+            activate=activate,
+            dry_run=dry_run,
+            semantics=semantics,
+        )
     document = document_parse(document, label="rules document")
     document_size_check(document, label="rules document")
     if conditions_document is None and _is_structured_with_catalog(document):
@@ -334,6 +356,18 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
     versions = list(
         Ruleset.objects.select_for_update().filter(tenant=tenant, name=name).order_by("pk")
     )
+    if any(v.kind == RulesetKind.DECISION_TABLE for v in versions):
+        raise RulesetInvalid(
+            [
+                Problem(
+                    None,
+                    f"{name} is a decision-table ruleset; a scoring document cannot be a version "
+                    "of it. Import it under another name",
+                    "ruleset.name",
+                )
+            ],
+            heading=HEADING,
+        )
     taken = {v.version for v in versions}
     latest = max(versions, key=lambda v: version_key(v.version)) if versions else None
     wanted = header.get("version") or ("1.0" if latest is None else None)
@@ -354,6 +388,8 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
             tags=header.get("tags") or [],
             metadata=header.get("metadata") or {},
             semantics=header.get("semantics") or RulesetSemantics.STRICT.value,
+            default_recommendation=header.get("default_recommendation") or "",
+            input_validation=header.get("input_validation") or InputValidation.OFF.value,
         )
     except ValidationError as error:
         raise RulesetInvalid(
@@ -368,6 +404,12 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
     )
     rules, links = _rules_build(ruleset, spec, conditions, source_format, problems)
     patterns = _patterns_build(ruleset, spec, actions, source_format, problems)
+    # The tenant's catalog gains the document's attributes it lacks; differing ones are reported.
+    new_attributes, attribute_warnings, attribute_problems = attributes_import_plan(
+        tenant=tenant, entries=spec.get("attributes")
+    )
+    problems += attribute_problems
+    report.warnings = [*report.warnings, *attribute_warnings]
     # Documents carry no test cases (docs/format.md): a new version of a known name keeps the
     # latest version's, so the activation gate still checks what an import changes.
     copies = _test_case_copies(source=latest, draft=ruleset, problems=problems) if latest else []
@@ -381,6 +423,9 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
         actor=actor,
         change_reason=reason,
         checked=True,  # above, with each problem at its path
+    )
+    attributes_bulk_create(
+        tenant=tenant, attributes=new_attributes, actor=actor, change_reason=reason
     )
     editing.ruleset_parts_bulk_create(
         ruleset=ruleset,
@@ -401,6 +446,9 @@ def _import_write(tenant, actor, spec, source_format, report, requested_version,
         "actions_reused": len(spec["actions"]) - len(new_actions),
         "test_cases": len(copies),
     }
+    if spec.get("attributes"):
+        report.counts["attributes"] = len(new_attributes)
+        report.counts["attributes_reused"] = len(spec["attributes"]) - len(new_attributes)
     # A version asked for by name that does not exist yet is created even with the latest's
     # content: reporting "unchanged" instead would silently drop the caller's version.
     version_new = bool(requested_version) and requested_version not in taken

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from rules.errors import problem_text
 from rules.models import Rule, Ruleset
+from rules.services.attributes import ruleset_attribute_findings
 from rules.services.compilation import ruleset_validation_problems, ruleset_validation_warnings
 
 # Operators that compare by order: a number, or text such as an ISO date.
@@ -55,9 +56,15 @@ def ruleset_validation_report(ruleset: Ruleset) -> ValidationReport:
     rules = Rule.objects.filter(ruleset=ruleset, condition_mode="").order_by(
         "priority", "position", "rule_id"
     )
+    unfit = set()
     for rule_id, operator, constant in rules.values_list("rule_id", "operator", "constant"):
         error = constant_fit_error(operator=operator, constant=constant)
         if error:
             report.errors.append(f"{rule_id}: {error}")
+            unfit.add(rule_id)
     report.warnings = [problem_text(p) for p in ruleset_validation_warnings(ruleset)]
+    # The attributes catalog's findings; a constant already listed above is not listed twice.
+    catalog_errors, catalog_warnings = ruleset_attribute_findings(ruleset)
+    report.errors += [e for e in catalog_errors if e.partition(":")[0] not in unfit]
+    report.warnings += catalog_warnings
     return report

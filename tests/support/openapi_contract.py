@@ -111,17 +111,23 @@ def httpx_response_problems(response) -> list[str]:
     return _problems(_HttpxRequest(response.request), _HttpxResponse(response))
 
 
+def _schema_error_lines(errors, indent: str) -> list[str]:
+    # A oneOf's error only says no alternative matched; its context says why each one did not.
+    lines = []
+    for nested in errors or ():
+        path = "/".join(str(part) for part in nested.absolute_path)
+        lines.append(f"{indent}at /{path}: {nested.message}")
+        lines += _schema_error_lines(getattr(nested, "context", None), indent + "  ")
+    return lines
+
+
 def error_text(error: Exception) -> str:
     causes = [str(error)]
-    for nested in getattr(error, "schema_errors", None) or ():
-        path = "/".join(str(part) for part in nested.absolute_path)
-        causes.append(f"  at /{path}: {nested.message}")
+    causes += _schema_error_lines(getattr(error, "schema_errors", None), "  ")
     cause = error.__cause__
     while cause is not None:
         causes.append(f"  {type(cause).__name__}: {cause}")
-        for nested in getattr(cause, "schema_errors", None) or ():
-            path = "/".join(str(part) for part in nested.absolute_path)
-            causes.append(f"    at /{path}: {nested.message}")
+        causes += _schema_error_lines(getattr(cause, "schema_errors", None), "    ")
         cause = cause.__cause__
     return "\n".join(causes)
 

@@ -11,8 +11,8 @@ from ruleengine.api.schema import error_response
 from ruleengine.throttling import TestRunThrottle
 from ruleengine.worker_slots import worker_slot
 from rules.api import filters as api_filters
-from rules.api.documents import RulesetDocumentSerializer
-from rules.api.parsers import DocumentBodyParser
+from rules.api.decision_documents import EXPORT_DOCUMENT
+from rules.api.parsers import DmnBodyParser, DmnTextBodyParser, DocumentBodyParser
 from rules.api.reports import (
     ImportOptionsSerializer,
     ImportReportSerializer,
@@ -158,7 +158,7 @@ class RulesetViewSet(TenantScopedViewSet):
         description="The version in the project's JSON format (docs/format.md), the document "
         "`manage.py export_rules` writes.",
         parameters=[TENANT_HEADER_PARAMETER],
-        responses={200: RulesetDocumentSerializer, **error_responses(404)},
+        responses={200: EXPORT_DOCUMENT, **error_responses(404)},
     )
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
@@ -196,8 +196,11 @@ class RulesetViewSet(TenantScopedViewSet):
         "a document with problems writes nothing and answers 400 listing every problem with "
         "its rule id and JSON path. A document equal to the latest version creates nothing "
         "(200, `unchanged`). Documents above IMPORT_MAX_DOCUMENT_BYTES (8 MiB) or with more "
-        "than IMPORT_MAX_RULES (10,000) rules answer 413.",
-        request=IMPORT_DOCUMENT,
+        "than IMPORT_MAX_RULES (10,000) rules answer 413. A DMN 1.1/1.2/1.3 file "
+        "(`Content-Type: application/xml`) becomes a decision-table ruleset named by `name` "
+        "or the definitions' name; XML it cannot read answers 400 naming the element. (The XML "
+        "body is not listed as a request content type: generated clients refuse one.)",
+        request={"application/json": IMPORT_DOCUMENT},
         parameters=[ImportOptionsSerializer, TENANT_HEADER_PARAMETER],
         responses={
             201: OpenApiResponse(ImportReportSerializer, description="A draft was created."),
@@ -216,7 +219,7 @@ class RulesetViewSet(TenantScopedViewSet):
         methods=["post"],
         url_path="import",
         url_name="import",
-        parser_classes=[DocumentBodyParser],
+        parser_classes=[DocumentBodyParser, DmnBodyParser, DmnTextBodyParser],
     )
     def import_document(self, request):
         tenant = request_tenant(request)

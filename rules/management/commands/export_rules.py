@@ -3,7 +3,7 @@ from django.core.management.base import CommandError
 from ruleengine.tenant_command import TenantCommand
 from rules.errors import ServiceError
 from rules.selectors.rulesets import ruleset_lookup
-from rules.services.ruleset_export import document_bytes, ruleset_export
+from rules.services.ruleset_export import ruleset_export_file
 from rules.services.storage import STDIO, document_write
 
 
@@ -16,8 +16,9 @@ class Command(TenantCommand):
         return parser
 
     help = (
-        "Export a ruleset version in the project's JSON format to a path, s3://bucket/key or "
-        "stdout (default version: the active one, else the latest)."
+        "Export a ruleset version in the project's JSON format (a decision-table ruleset as DMN "
+        "1.3 XML) to a path, s3://bucket/key or stdout (default version: the active one, else "
+        "the latest)."
     )
 
     def add_arguments(self, parser):
@@ -30,7 +31,7 @@ class Command(TenantCommand):
         tenant_obj = self.tenant_get(tenant)
         try:
             ruleset = ruleset_lookup(tenant=tenant_obj, name=name, version=ruleset_version)
-            content = document_bytes(ruleset_export(ruleset=ruleset))
+            content, _, _ = ruleset_export_file(ruleset=ruleset)
             if destination == STDIO:
                 self.stdout.write(content.decode(), ending="")
                 return

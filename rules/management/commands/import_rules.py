@@ -5,6 +5,8 @@ from django.core.management.base import CommandError
 from ruleengine.tenant_command import TenantCommand
 from rules.choices import RulesetSemantics
 from rules.errors import ServiceError
+from rules.services.decision_import import dmn_document
+from rules.services.default_import import ruleset_import_as_default
 from rules.services.import_report import import_report_lines
 from rules.services.ruleset_import import ruleset_import
 from rules.services.storage import STDIO, document_read, s3_location
@@ -12,8 +14,9 @@ from rules.services.storage import STDIO, document_read, s3_location
 
 class Command(TenantCommand):
     help = (
-        "Import a ruleset (the project's format, or the original flat / structured files) from a "
-        "path, - (stdin) or s3://bucket/key as a new draft version, all or nothing."
+        "Import a ruleset (the project's format, the original flat / structured files, or a "
+        "DMN 1.1-1.3 file as decision tables) from a path, - (stdin) or s3://bucket/key as a new "
+        "draft version, all or nothing."
     )
 
     def add_arguments(self, parser):
@@ -25,6 +28,12 @@ class Command(TenantCommand):
         )
         parser.add_argument("--version", dest="ruleset_version", help="version of the new draft")
         parser.add_argument("--activate", action="store_true", help="activate it after import")
+        parser.add_argument(
+            "--default",
+            action="store_true",
+            help="make it the tenant's default ruleset (evaluated when a request names none, "
+            "as the original system's POST /api/v1/rules/execute)",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="check and report, write nothing"
         )
@@ -46,12 +55,18 @@ class Command(TenantCommand):
         try:
             document = document_read(source)
             conditions_document = document_read(conditions) if conditions else None
-            report = ruleset_import(
+            run_import = ruleset_import_as_default if options["default"] else ruleset_import
+            report = run_import(
                 tenant=tenant_obj,
                 actor=None,
                 document=document,
                 conditions_document=conditions_document,
-                name=name or _name_from_location(source),
+                # A DMN file names itself (its definitions' name); the original's files do not.
+                name=name
+                or (
+                    None if dmn_document(document, filename=source) else _name_from_location(source)
+                ),
+                filename=source,
                 version=ruleset_version,
                 activate=options["activate"],
                 dry_run=options["dry_run"],
@@ -62,6 +77,12 @@ class Command(TenantCommand):
             raise CommandError(str(error)) from error
         for line in import_report_lines(report, semantics_hint="; --semantics strict to change"):
             self.stdout.write(line)
+        if options["default"]:
+            would = "would be" if report.dry_run else "is now"
+            self.stdout.write(
+                f"Default: {report.name} {would} tenant {tenant}'s default ruleset (its active "
+                "version answers requests that name no ruleset)."
+            )
 
 
 def _name_from_location(location: str) -> str | None:

@@ -16,6 +16,7 @@ from rules.services.api_clients import api_client_create
 from rules.services.invitations import invitation_create
 from tests.factories import (
     ActionFactory,
+    AttributeFactory,
     MembershipFactory,
     PatternFactory,
     RuleConditionFactory,
@@ -42,6 +43,9 @@ def world(db):
         condition__name=f"{SECRET} condition",
     )
     action = ActionFactory(tenant=secret, action_id=f"{SECRET}_A1", name=f"{SECRET} action")
+    attribute = AttributeFactory(
+        tenant=secret, name=f"{SECRET}_income", description=f"{SECRET} attribute"
+    )
     pattern = PatternFactory(
         ruleset=ruleset, pattern_key="YYY", action=action, action_recommendation="X"
     )
@@ -82,6 +86,7 @@ def world(db):
         "pattern": pattern,
         "test_case": test_case,
         "action": action,
+        "attribute": attribute,
         "membership": insider.memberships.get(),
         "api_client": api_client,
         "invitation": invitation,
@@ -123,6 +128,9 @@ OBJECT_PAGES = {
     "ruleset backtest": lambda w: reverse(
         "admin:executions_executionlog_backtest", args=[w["ruleset"].pk]
     ),
+    "ruleset pattern coverage": lambda w: reverse(
+        "admin:executions_executionlog_pattern_coverage", args=[w["ruleset"].pk]
+    ),
     "condition change": lambda w: reverse("admin:rules_condition_change", args=[w["condition"].pk]),
     "condition history": lambda w: reverse(
         "admin:rules_condition_history", args=[w["condition"].pk]
@@ -138,6 +146,15 @@ OBJECT_PAGES = {
         "admin:rules_action_simple_history", args=[w["action"].pk, history_id(w["action"])]
     ),
     "action delete": lambda w: reverse("admin:rules_action_delete", args=[w["action"].pk]),
+    "attribute change": lambda w: reverse("admin:rules_attribute_change", args=[w["attribute"].pk]),
+    "attribute history": lambda w: reverse(
+        "admin:rules_attribute_history", args=[w["attribute"].pk]
+    ),
+    "attribute revision": lambda w: reverse(
+        "admin:rules_attribute_simple_history",
+        args=[w["attribute"].pk, history_id(w["attribute"])],
+    ),
+    "attribute delete": lambda w: reverse("admin:rules_attribute_delete", args=[w["attribute"].pk]),
     "membership change": lambda w: reverse(
         "admin:rules_membership_change", args=[w["membership"].pk]
     ),
@@ -283,6 +300,7 @@ def test_superuser_sees_every_tenant(client, world, django_user_model):
         "ruleset try-it",
         "ruleset tests",
         "ruleset backtest",
+        "ruleset pattern coverage",
         "execution log",
         "execution log save as test case",
     ):

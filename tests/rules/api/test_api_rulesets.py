@@ -36,6 +36,8 @@ def test_create_makes_a_draft_in_the_callers_tenant(author_api, tenant):
         "tags": ["retail"],
         "metadata": {},
         "semantics": "strict",
+        "default_recommendation": "",
+        "input_validation": "off",
         "revision": 1,
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],

@@ -5,10 +5,20 @@ from django.urls import reverse
 
 from rules.api.urls import urlpatterns
 from rules.choices import Role
-from rules.models import Action, ApiClient, Condition, Pattern, Rule, Ruleset, RulesetTestCase
+from rules.models import (
+    Action,
+    ApiClient,
+    Attribute,
+    Condition,
+    Pattern,
+    Rule,
+    Ruleset,
+    RulesetTestCase,
+)
 from rules.services.api_clients import api_client_create
 from tests.factories import (
     ActionFactory,
+    AttributeFactory,
     ConditionFactory,
     RulesetFactory,
     ruleset_with_rules,
@@ -74,6 +84,7 @@ def acme_objects(tenant):
         "pattern": Pattern.objects.get(ruleset=ruleset),
         "condition": ConditionFactory(tenant=tenant),
         "action": ActionFactory(tenant=tenant),
+        "attribute": AttributeFactory(tenant=tenant, name="income"),
         "test-case": RulesetTestCase.objects.create(
             ruleset=ruleset, name="acme case", input_data={}, expected_pattern_result="Y"
         ),
@@ -97,6 +108,7 @@ def create_payloads(objects) -> dict:
         },
         "conditions": {"condition_id": "NEW", "name": "n", "attribute": "a", "operator": "exists"},
         "actions": {"action_id": "NEW", "name": "n"},
+        "attributes": {"name": "new_attribute", "data_type": "integer", "example": 3},
         "test-cases": {
             "ruleset": objects["ruleset"].pk,
             "name": "new case",
@@ -108,7 +120,8 @@ def create_payloads(objects) -> dict:
 
 
 @pytest.mark.parametrize(
-    "resource", ["rulesets", "rules", "patterns", "conditions", "actions", "test-cases"]
+    "resource",
+    ["rulesets", "rules", "patterns", "conditions", "actions", "attributes", "test-cases"],
 )
 def test_viewer_cannot_write(api, tenant, acme_objects, resource):
     viewer_api = api(Role.VIEWER, tenant)
@@ -132,7 +145,16 @@ def test_viewer_cannot_write(api, tenant, acme_objects, resource):
 
 
 # Every route of rules/api/urls.py: (method, url name, object it addresses or None).
-BASENAMES = ["ruleset", "rule", "pattern", "condition", "action", "test-case", "api-client"]
+BASENAMES = [
+    "ruleset",
+    "rule",
+    "pattern",
+    "condition",
+    "action",
+    "attribute",
+    "test-case",
+    "api-client",
+]
 MANAGE_ROUTES = [
     *[
         route
@@ -223,5 +245,14 @@ def test_another_tenants_member_sees_nothing_on_any_route(
 def acme_snapshot(tenant) -> dict:
     return {
         model.__name__: list(model.objects.for_tenant(tenant).order_by("pk").values())
-        for model in (Ruleset, Rule, Pattern, Condition, Action, RulesetTestCase, ApiClient)
+        for model in (
+            Ruleset,
+            Rule,
+            Pattern,
+            Condition,
+            Action,
+            Attribute,
+            RulesetTestCase,
+            ApiClient,
+        )
     }

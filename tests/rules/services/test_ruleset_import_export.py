@@ -265,6 +265,8 @@ def test_export_to_stdout_defaults_to_the_active_version(tenant, data_path):
         "tags": [],
         "metadata": {},
         "semantics": "original",
+        "default_recommendation": "",
+        "input_validation": "off",
     }
 
 

@@ -1,0 +1,133 @@
+"""Decision-table rulesets (DMN 1.3): their checks, compilation, new versions and export.
+
+The model itself is pure (rules.engine.dmn); a version stores it as `DecisionModel.definitions`
+(the engine's `Definitions.as_dict()`). Compiled models are cached by the same per-revision cache
+as scoring rulesets (services/active_rulesets.py), so the same change notifications drop them.
+"""
+
+import json
+
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from rules.choices import RulesetKind
+from rules.engine import Problem, dmn
+from rules.errors import RulesetInvalid
+from rules.models import DecisionModel, Ruleset
+from rules.selectors.decision_models import decision_definitions
+
+NO_MODEL = "the decision-table ruleset has no DMN model; import a .dmn file"
+
+
+def decision_model_problems(ruleset: Ruleset) -> list[Problem]:
+    """Every problem of the version's model (each naming its decision, row and cell)."""
+    definitions = decision_definitions(ruleset)
+    if definitions is None:
+        return [Problem(rule_id=None, message=NO_MODEL, path="decision_model")]
+    return list(dmn.definitions_problems(definitions, semantics=str(ruleset.semantics)))
+
+
+def decision_model_compiled(ruleset: Ruleset) -> dmn.CompiledDefinitions:
+    """The version's model compiled; raises dmn.DmnCompileError (a RulesetCompileError, as
+    compilation.ruleset_compile raises for scoring rulesets) listing every problem."""
+    definitions = decision_definitions(ruleset)
+    if definitions is None:
+        raise dmn.DmnCompileError([Problem(rule_id=None, message=NO_MODEL, path="decision_model")])
+    return dmn.compile_definitions(definitions, semantics=str(ruleset.semantics))
+
+
+def decision_model_compile(ruleset: Ruleset) -> dmn.CompiledDefinitions:
+    """The version's model compiled for serving (raises RulesetInvalid listing every problem)."""
+    try:
+        return decision_model_compiled(ruleset)
+    except dmn.DmnCompileError as error:
+        raise RulesetInvalid(
+            error.problems, heading=f"{ruleset.name} {ruleset.version} does not compile"
+        ) from error
+
+
+def decision_model_create(
+    *, ruleset: Ruleset, definitions: dmn.Definitions, actor, change_reason: str = ""
+) -> DecisionModel:
+    """Store `definitions` as the model of a new (draft) version; the caller holds the
+    transaction and has checked the role."""
+    model = DecisionModel(ruleset=ruleset, definitions=definitions.as_dict())
+    model._history_user = actor
+    if change_reason:
+        model._change_reason = change_reason
+    model.save()
+    return model
+
+
+def decision_model_copy(*, source: Ruleset, draft: Ruleset, actor) -> None:
+    """Copy the source version's model into a new draft version (ruleset_new_version)."""
+    models = list(DecisionModel.objects.filter(ruleset=source))
+    now = timezone.now()
+    for model in models:
+        model.pk = None
+        model.ruleset = draft
+        model.created_at = model.updated_at = now
+    bulk_create_with_history(models, DecisionModel, default_user=actor)
+
+
+def decision_model_xml(ruleset: Ruleset) -> str:
+    """The version's model as DMN 1.3 XML (what export_rules writes and the admin downloads)."""
+    definitions = decision_definitions(ruleset)
+    if definitions is None:
+        raise RulesetInvalid(
+            [Problem(rule_id=None, message=NO_MODEL, path="decision_model")],
+            heading=f"{ruleset.name} {ruleset.version} cannot be exported",
+        )
+    return dmn.write_dmn(definitions, diagram=True)
+
+
+def decision_ruleset_document(ruleset: Ruleset) -> dict:
+    """The version as JSON (the API's export and the published snapshot): its header and the
+    model as `Definitions.as_dict()`; `kind` tells it from a scoring ruleset's document."""
+    model = DecisionModel.objects.filter(ruleset=ruleset).values_list("definitions", flat=True)
+    return {
+        "kind": RulesetKind.DECISION_TABLE.value,
+        "ruleset": {
+            "name": ruleset.name,
+            "version": ruleset.version,
+            "description": ruleset.description,
+            "is_default": ruleset.is_default,
+            "tags": ruleset.tags,
+            "metadata": ruleset.metadata,
+            "semantics": str(ruleset.semantics),
+        },
+        "decision_model": model.first(),
+    }
+
+
+def decision_document_compile(document: dict, *, where: str) -> dmn.CompiledDefinitions:
+    """Compile a `decision_ruleset_document` (a snapshot); raises RulesetInvalid."""
+    heading = f"{where} does not compile"
+    header = document.get("ruleset") if isinstance(document.get("ruleset"), dict) else {}
+    try:
+        definitions = dmn.definitions_from_dict(document.get("decision_model") or {})
+    except (KeyError, TypeError, ValueError) as error:
+        raise RulesetInvalid(
+            [Problem(None, f"not a decision model: {error}", "decision_model")], heading=heading
+        ) from error
+    try:
+        return dmn.compile_definitions(definitions, semantics=header.get("semantics") or dmn.STRICT)
+    except dmn.DmnCompileError as error:
+        raise RulesetInvalid(error.problems, heading=heading) from error
+
+
+# ExecutionLog.action_recommendation's length: the log row records this text.
+RECOMMENDATION_LIMIT = 200
+
+
+def decision_top_output_text(evaluation: dmn.DmnEvaluation) -> str | None:
+    """The top decision's result as text when it is one value (a string, number, boolean, date
+    or duration): what the log row records as the recommendation and stats count. None for
+    null, lists and multi-output results."""
+    if evaluation.top_decision is None:
+        return None
+    value = evaluation.as_dict()["outputs"].get(evaluation.top_decision)
+    if value is None or isinstance(value, list | dict):
+        return None
+    text = json.dumps(value) if isinstance(value, bool) else str(value)
+    return text[:RECOMMENDATION_LIMIT]
