@@ -539,6 +539,7 @@ EVALUATE_EXAMPLES = [
             "dry_run": True,
             "correlation_id": None,
             "trace": REVIEW_TRACE,
+            "pattern_match": {"key": REVIEW["pattern_result"], "kind": "exact"},
         },
         response_only=True,
     ),

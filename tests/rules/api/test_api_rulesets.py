@@ -32,6 +32,7 @@ def test_create_makes_a_draft_in_the_callers_tenant(author_api, tenant):
         "version": "1.0",
         "description": "Scores",
         "status": "draft",  # read-only: the payload's "active" is ignored
+        "kind": "scoring",
         "is_default": False,
         "tags": ["retail"],
         "metadata": {},
