@@ -42,6 +42,16 @@ def json_document_check(value, limit: int = MAX_JSON_DEPTH) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
+def _may_break_document_rules(body: bytes) -> bool:
+    """False when the raw JSON cannot hold what json_document_check refuses, without walking it.
+
+    A NUL in a string can only come from the escape \\u0000 (JSON forbids raw control
+    characters), and a document cannot nest deeper than it has opening brackets. Counting bytes
+    is C-speed; walking the parsed document costs about 5% of an evaluate request.
+    """
+    return b"\\u0000" in body or body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH
+
+
 def body_read(stream) -> bytes:
     """The request body, refused with 413 above API_MAX_BODY_BYTES whatever Content-Length says."""
     limit = settings.API_MAX_BODY_BYTES
@@ -80,7 +90,8 @@ class OrjsonParser(BaseParser):
             data = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise exceptions.ParseError(f"Malformed JSON: {error}") from error
-        json_document_check(data)
+        if _may_break_document_rules(body):
+            json_document_check(data)
         return data
 
 
