@@ -19,6 +19,7 @@ import os
 
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
+from django.urls import ResolverMatch
 
 from ruleengine.static_files import static_manifest_require
 
@@ -31,7 +32,20 @@ HEALTH_PATH = "/healthz"
 
 
 class EvaluateWSGIHandler(WSGIHandler):
-    """Django's handler with settings.EVALUATE_MIDDLEWARE instead of MIDDLEWARE."""
+    """Django's handler with settings.EVALUATE_MIDDLEWARE instead of MIDDLEWARE, and the URL
+    match of each of its few paths resolved once (walking the URLconf cost ~4% of a request)."""
+
+    resolver_matches: dict[str, ResolverMatch]
+
+    def resolve_request(self, request):
+        if hasattr(request, "urlconf"):  # a middleware chose another URLconf: resolve it
+            return super().resolve_request(request)
+        match = self.resolver_matches.get(request.path_info)
+        if match is None:
+            match = super().resolve_request(request)
+            self.resolver_matches[request.path_info] = match
+        request.resolver_match = match
+        return match
 
     def load_middleware(self, is_async=False):
         from django.conf import settings
@@ -42,6 +56,7 @@ class EvaluateWSGIHandler(WSGIHandler):
             super().load_middleware(is_async)
         finally:
             settings.MIDDLEWARE = full_stack
+        self.resolver_matches = {}
 
 
 evaluate_application = EvaluateWSGIHandler()

@@ -48,6 +48,7 @@ from executions.services.log_writes import (
 from ruleengine.api.access import capability_check, request_tenant_role
 from ruleengine.api.authentication import ApiTokenAuthentication
 from ruleengine.api.errors import ApiError, error_body
+from ruleengine.api.json_dispatch import JsonDispatchMixin
 from ruleengine.api.rendering import OrjsonParser, OrjsonRenderer, accepts_json
 from ruleengine.throttling import FixedWindowThrottle, rate_limit_headers_add
 from ruleengine.worker_slots import worker_slot
@@ -269,9 +270,9 @@ def _commit_or_503(rows, started: float, claim=None) -> None:
         ) from error
 
 
-class JsonOnlyView(APIView):
+class JsonOnlyView(JsonDispatchMixin, APIView):
     """An API view of the hot path: JSON in and out, a token only (no session: these paths run
-    without the session middleware, ruleengine/wsgi.py)."""
+    without the session middleware, ruleengine/wsgi.py), dispatched without DRF's Request."""
 
     authentication_classes = [ApiTokenAuthentication]
     renderer_classes = [OrjsonRenderer]

@@ -1,5 +1,6 @@
 """The execution log's rows: one builder for every evaluation, refused or not."""
 
+import operator
 import random
 import time
 import uuid
@@ -24,6 +25,26 @@ def execution_id_new() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+# Model.__init__ with keyword arguments costs several microseconds per field; positional values
+# in field order take its fast path (a quarter of a 1,000-item batch's time went to the rows).
+_FIELDS = ExecutionLog._meta.concrete_fields
+_ATTNAMES = tuple(field.attname for field in _FIELDS)
+_values_of = operator.attrgetter(*_ATTNAMES)
+_JSON_INDEXES = frozenset(
+    index for index, name in enumerate(_ATTNAMES) if name in {"input_data", "output_data"}
+)
+
+
+def _row(**values) -> ExecutionLog:
+    """An unsaved ExecutionLog from attribute values; the others get their field's default."""
+    return ExecutionLog(
+        *[
+            values[name] if name in values else field.get_default()
+            for name, field in zip(_ATTNAMES, _FIELDS, strict=True)
+        ]
+    )
+
+
 def execution_log_row(
     *,
     tenant_id: int,
@@ -43,7 +64,7 @@ def execution_log_row(
     what the database cannot store.
     """
     if error is not None:
-        return ExecutionLog(
+        return _row(
             execution_id=execution_id_new(),
             timestamp=timezone.now(),
             tenant_id=tenant_id,
@@ -65,7 +86,7 @@ def execution_log_row(
         "action_recommendation": evaluation.action_recommendation,
         "matched_rules": list(evaluation.matched_rules),
     }
-    return ExecutionLog(
+    return _row(
         execution_id=execution_id_new(),
         timestamp=timezone.now(),
         tenant_id=tenant_id,
@@ -85,15 +106,9 @@ def execution_log_row(
     )
 
 
-_JSON_COLUMNS = {"input_data", "output_data"}
-
-
 def execution_log_values(row: ExecutionLog) -> tuple:
     """The row as COPY values in table column order (JSON already serialised)."""
-    values = []
-    for field in ExecutionLog._meta.concrete_fields:
-        value = getattr(row, field.attname)
-        if field.attname in _JSON_COLUMNS:
-            value = orjson.dumps(value).decode()
-        values.append(value)
-    return tuple(values)
+    return tuple(
+        orjson.dumps(value).decode() if index in _JSON_INDEXES else value
+        for index, value in enumerate(_values_of(row))
+    )

@@ -8,8 +8,7 @@ import logging
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
-from rest_framework import exceptions
-from rest_framework.authentication import get_authorization_header
+from rest_framework import HTTP_HEADER_ENCODING, exceptions
 
 from rules.selectors.api_tokens import TokenRefused, token_owner
 
@@ -28,7 +27,9 @@ class ApiTokenAuthentication(TokenAuthentication):
 
     def authenticate(self, request):
         self.request = request
-        words = get_authorization_header(request).split()
+        # The header itself, as DRF's get_authorization_header reads it, without building the
+        # request's whole `headers` mapping for it (a few percent of an evaluate request).
+        words = request.META.get("HTTP_AUTHORIZATION", "").encode(HTTP_HEADER_ENCODING).split()
         if not words:
             return None  # no header: a session (where the view takes one) or a 401
         scheme = words[0].decode("latin-1")

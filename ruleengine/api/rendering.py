@@ -42,6 +42,33 @@ def json_document_check(value, limit: int = MAX_JSON_DEPTH) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
+def _body_check(body: bytes, data) -> None:
+    """json_document_check for a parsed body, walking only what the raw bytes leave possible.
+
+    A NUL in a string can only come from the escape \\u0000 (JSON forbids raw control
+    characters), and a document cannot nest deeper than it has opening brackets: most bodies need
+    no walk, and a batch's only its containers. Walking every value and key of the parsed
+    document cost about 5% of an evaluate request and a quarter of a batch's.
+    """
+    if b"\\u0000" in body:
+        json_document_check(data)
+    elif body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
+        _depth_check(data, MAX_JSON_DEPTH)
+
+
+def _depth_check(value, limit: int) -> None:
+    """json_document_check's depth rule alone, one level of containers at a time."""
+    level, depth = ([value] if isinstance(value, (dict, list)) else []), 1
+    while level:
+        if depth > limit:
+            raise exceptions.ParseError(f"JSON nested deeper than {limit} levels")
+        below = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below.extend(child for child in children if isinstance(child, (dict, list)))
+        level, depth = below, depth + 1
+
+
 def body_read(stream) -> bytes:
     """The request body, refused with 413 above API_MAX_BODY_BYTES whatever Content-Length says."""
     limit = settings.API_MAX_BODY_BYTES
@@ -80,7 +107,7 @@ class OrjsonParser(BaseParser):
             data = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise exceptions.ParseError(f"Malformed JSON: {error}") from error
-        json_document_check(data)
+        _body_check(body, data)
         return data
 
 
