@@ -122,11 +122,14 @@ RECOMMENDATION_LIMIT = 200
 
 def decision_top_output_text(evaluation: dmn.DmnEvaluation) -> str | None:
     """The top decision's result as text when it is one value (a string, number, boolean, date
-    or duration): what the log row records as the recommendation and stats count. None for
-    null, lists and multi-output results."""
+    or duration): what the log row records as the recommendation and stats count. A
+    multi-output result counts by its first output column (`decision` of {decision, rate}),
+    the one a table lists first. None for null and lists."""
     if evaluation.top_decision is None:
         return None
     value = evaluation.as_dict()["outputs"].get(evaluation.top_decision)
+    if isinstance(value, dict):
+        value = next(iter(value.values()), None)
     if value is None or isinstance(value, list | dict):
         return None
     text = json.dumps(value) if isinstance(value, bool) else str(value)
