@@ -43,6 +43,7 @@ from rules.errors import RulesetInvalid, ServiceError
 from rules.models import Ruleset
 from rules.selectors.decision_models import ruleset_is_decision_table
 from rules.services.compilation import ruleset_compile, ruleset_spec
+from rules.services.decision_models import decision_top_output_text
 
 TIMESCALE_ENGINE = "timescale.db.backends.postgresql"
 # Rows fetched per round trip of the server-side cursor.
@@ -93,10 +94,12 @@ def backtest_run(
         raise BacktestRefused("max_inputs must be at least 1")
     if candidate.tenant_id != baseline.tenant_id:
         raise BacktestRefused("the candidate and the baseline belong to different tenants")
-    if ruleset_is_decision_table(candidate) or ruleset_is_decision_table(baseline):
-        # Not yet: the report compares points, patterns and recommendations (issue #15 asks
-        # for a transition matrix over the top decision's output).
-        raise BacktestRefused("backtests of decision-table rulesets are not supported yet")
+    decision_tables = ruleset_is_decision_table(candidate)
+    if decision_tables != ruleset_is_decision_table(baseline):
+        raise BacktestRefused(
+            "a decision-table ruleset is compared only with a decision-table ruleset, and a "
+            "scoring ruleset only with a scoring ruleset"
+        )
     try:
         compiled = ruleset_compile(candidate)
     except RulesetCompileError as error:
@@ -104,7 +107,10 @@ def backtest_run(
             error.problems, heading=f"{candidate.name} {candidate.version} does not compile"
         ) from error
 
-    aggregate = _Aggregate(bins=_histogram_edges(candidate, baseline))
+    # Decision tables have no points: one bin, and the transition matrix is over the top
+    # decision's output (what the log records as the recommendation).
+    bins = [0.0, 0.0] if decision_tables else _histogram_edges(candidate, baseline)
+    aggregate = _Aggregate(bins=bins)
     identity = {"ruleset_id": candidate.pk, "name": candidate.name, "version": candidate.version}
     tenant_id = candidate.tenant_id
     loads = orjson.loads
@@ -132,14 +138,12 @@ def backtest_run(
             if outcome.problem is not None:
                 continue  # logged before its entry point checked inputs: not replayable
             evaluation = outcome.evaluation
+            matched = loads(matched) if matched is not None else ()
+            if decision_tables:
+                evaluation = _DecisionReplay(evaluation)
+                matched = _rows_matched(matched)
             aggregate.add(
-                execution_id,
-                timestamp,
-                points,
-                recommendation,
-                pattern,
-                loads(matched) if matched is not None else (),
-                evaluation,
+                execution_id, timestamp, points, recommendation, pattern, matched, evaluation
             )
     finally:
         rows.close()  # ends the server-side cursor and its transaction now, not at collection
@@ -213,6 +217,27 @@ def _rows_by_time_chunk(logs, *, since, until, limit: int) -> Iterator[tuple]:
             remaining -= 1
             yield row
         end = start
+
+
+class _DecisionReplay:
+    """A decision-table evaluation in the report's terms: the top decision's output is the
+    recommendation, the matched rows are the matched rules, and there are no points or
+    patterns."""
+
+    __slots__ = ("action_recommendation", "total_points", "pattern_result", "matched_rules")
+
+    def __init__(self, evaluation):
+        self.action_recommendation = decision_top_output_text(evaluation)
+        self.total_points = 0.0
+        self.pattern_result = ""
+        self.matched_rules = _rows_matched(evaluation.matched_rules)
+
+
+def _rows_matched(matched) -> list:
+    # Logged and evaluated alike: {decision name: [row ids]}.
+    if isinstance(matched, dict):
+        return [row for rows in matched.values() for row in rows]
+    return list(matched)
 
 
 class _Aggregate:

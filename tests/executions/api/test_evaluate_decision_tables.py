@@ -130,8 +130,39 @@ def test_evaluate_command_prints_outputs_on_each_line(loans, tmp_path):
     assert lines[1]["matched_rules"]["Loan offer"] == ["offer_approve"]
 
 
-def test_a_backtest_of_a_decision_table_ruleset_is_refused_clearly(loans):
-    from executions.backtest import BacktestRefused, backtest_run
+def test_a_backtest_compares_the_top_decisions_output(api, loans, tenant):
+    from executions.backtest import backtest_run
 
-    with pytest.raises(BacktestRefused, match="decision-table rulesets are not supported yet"):
-        backtest_run(candidate=loans, baseline=loans)
+    for score in (650, 650, 800, 500):
+        data = {"credit_score": score, "income": 60000}
+        assert evaluate(api, {"ruleset": "loans", "data": data}).status_code == 200
+    # The candidate lends at "low" risk from 640: the two 650s go from REVIEW to APPROVE.
+    document = LOAN.replace(b"&gt;= 720", b"&gt;= 640").replace(b"[620..720)", b"[620..640)")
+    candidate = ruleset_import(tenant=tenant, actor=None, document=document, name="loans").created
+    report = backtest_run(candidate=candidate, baseline=loans)
+    assert report["inputs_replayed"] == 4
+    assert report["decisions_changed"]["count"] == 2
+    transitions = {(t["from"], t["to"]): t["count"] for t in report["transitions"]}
+    assert transitions == {("REVIEW", "APPROVE"): 2, ("APPROVE", "APPROVE"): 1,
+                           ("DECLINE", "DECLINE"): 1}  # fmt: skip
+    rates = {rate["rule_id"] for rate in report["rule_match_rates"]}
+    assert {"risk_low", "offer_review", "offer_approve"} <= rates
+
+
+def test_a_backtest_of_a_decision_table_against_a_scoring_ruleset_is_refused(loans, tenant):
+    from executions.backtest import BacktestRefused, backtest_run
+    from tests.factories import ruleset_with_rules
+
+    scoring = ruleset_with_rules(tenant=tenant, rules=2)
+    with pytest.raises(BacktestRefused, match="compared only with a decision-table ruleset"):
+        backtest_run(candidate=loans, baseline=scoring)
+
+
+def test_the_admin_backtest_page_renders_a_decision_table_report(api, loans, tenant):
+    from executions.admin.backtest import backtest_view_data
+    from executions.backtest import backtest_run
+
+    assert evaluate(api, {"ruleset": "loans", "data": {"credit_score": 650}}).status_code == 200
+    report = backtest_run(candidate=loans, baseline=loans)
+    data = backtest_view_data(report, loans)
+    assert report["decisions_changed"]["count"] == 0 and data
