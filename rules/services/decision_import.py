@@ -21,6 +21,7 @@ from rules.models import TEST_CASE_FIELDS, DecisionModel, Ruleset, RulesetTestCa
 from rules.selectors.rulesets import version_key
 from rules.services import editing, lifecycle
 from rules.services.decision_models import decision_model_create
+from rules.services.import_outcome import ImportReport
 from rules.services.tenancy import capability_require
 
 FORMAT_DMN = "dmn"
@@ -34,25 +35,11 @@ class DmnDocumentTooLarge(ServiceError):
     code = "too_large"
 
 
-@dataclass
-class DecisionImportReport:
-    """What a DMN import did (or, on a dry run, would do): the fields of ImportReport that the
-    command, the admin and the API read, plus the decisions imported."""
+@dataclass(kw_only=True)
+class DecisionImportReport(ImportReport):
+    """An ImportReport of a DMN file, with the DMN version and the decisions imported."""
 
-    name: str
-    version: str
     format: str = FORMAT_DMN
-    created: Ruleset | None = None
-    unchanged: bool = False
-    existing: Ruleset | None = None
-    activated: bool = False
-    dry_run: bool = False
-    counts: dict = field(default_factory=dict)
-    problems: list = field(default_factory=list)
-    semantics: str = RulesetSemantics.STRICT
-    normalisations: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
-    generated_rule_ids: list = field(default_factory=list)
     dmn_version: str = ""
     # One line per decision: "Dish Decision: table UNIQUE, 2 inputs, 1 output, 3 rows".
     decisions: list = field(default_factory=list)

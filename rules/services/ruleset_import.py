@@ -14,7 +14,6 @@ import copy
 import json
 import re
 import sys
-from dataclasses import dataclass, field
 from itertools import islice
 
 from django.conf import settings
@@ -47,6 +46,7 @@ from rules.services import editing, lifecycle
 from rules.services.attributes import attributes_bulk_create, attributes_import_plan
 from rules.services.compilation import ruleset_spec
 from rules.services.decision_import import decision_ruleset_import, dmn_document
+from rules.services.import_outcome import ImportReport
 from rules.services.tenancy import capability_require
 
 FORMAT_SPEC, FORMAT_FLAT, FORMAT_STRUCTURED = "spec", "flat", "structured"
@@ -72,29 +72,6 @@ class DocumentTooLarge(ServiceError):
     """A document above the import's limits; the message names the limit and its setting."""
 
     code = "too_large"
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, on a dry run, would do)."""
-
-    format: str
-    name: str
-    version: str
-    created: Ruleset | None = None
-    unchanged: bool = False
-    # The version whose content equals the document, when unchanged.
-    existing: Ruleset | None = None
-    activated: bool = False
-    dry_run: bool = False
-    counts: dict = field(default_factory=dict)
-    problems: list = field(default_factory=list)
-    semantics: str = RulesetSemantics.STRICT
-    # Original files: every normalisation made (Problem, severity "note") and every warning the
-    # original would log (an unknown catalog id skipped, a rule left out), with their paths.
-    normalisations: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
-    generated_rule_ids: list = field(default_factory=list)
 
 
 class _RollBack(Exception):
