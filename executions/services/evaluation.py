@@ -150,24 +150,29 @@ def evaluation_run(
     )
 
 
+def _checked_input_failure_row(problem, *, tenant_id, identity, data, source, caller, ids):
+    """The failure row of an input that passed the input check (so it can be stored: kept, to
+    see what was sent and reproduce it); None when nothing is logged."""
+    if source is None:
+        return None
+    row = execution_log_row(
+        tenant_id=tenant_id, ruleset=identity, error=problem, source=source, caller=caller, **ids
+    )
+    row.input_data = data
+    return row
+
+
 def _catalog_refusal(
     input_problems, *, tenant_id, identity, data, source, caller, where, ids
 ) -> EvaluationOutcome:
     """An input refused by the ruleset's strict input validation, with every bad field."""
     listed = "; ".join(f"{p['field']}: {p['problem']}" for p in input_problems)
     problem = f"{where}: does not fit the attributes catalog ({listed})"
-    row = None
-    if source is not None:
-        row = execution_log_row(
-            tenant_id=tenant_id,
-            ruleset=identity,
-            error=problem,
-            source=source,
-            caller=caller,
-            **ids,
-        )
-        # It passed the input check, so it can be stored: keep it, to see what was sent.
-        row.input_data = data
+    row = _checked_input_failure_row(
+        problem, tenant_id=tenant_id, identity=identity, data=data, source=source,
+        caller=caller, ids=ids,
+    )  # fmt: skip
+    if row is not None:
         row.output_data = {"input_problems": input_problems}
     details = {f"{where}.{p['field']}": [p["problem"]] for p in input_problems}
     return EvaluationOutcome(
@@ -192,18 +197,11 @@ def _budget_failure(
     ids,
 ) -> EvaluationOutcome:
     problem = f"{where}: {error} (EVALUATION_BUDGET_MS)"
-    row = None
-    if source is not None:
-        row = execution_log_row(
-            tenant_id=tenant_id,
-            ruleset=identity,
-            error=problem,
-            source=source,
-            caller=caller,
-            **ids,
-        )
-        # Unlike a refused input, this one passed the input check: keep it, to reproduce.
-        row.input_data = data
+    row = _checked_input_failure_row(
+        problem, tenant_id=tenant_id, identity=identity, data=data, source=source,
+        caller=caller, ids=ids,
+    )  # fmt: skip
+    if row is not None:
         row.execution_time_ms = elapsed_ms
     details = {
         "budget_ms": error.budget_ms,
