@@ -178,7 +178,7 @@ def _log_commit(rows, started, idempotent, *, result=None, error=None, execution
     key, its answer (`result`, or `error`'s body) commits with them; if the key turns out to be
     taken meanwhile, returns the stored answer to send instead."""
     if idempotent is None:
-        _commit_or_503(rows, started)
+        commit_or_503(rows, started)
         return None
     if error is not None:
         status_code = error.status_code
@@ -189,7 +189,7 @@ def _log_commit(rows, started, idempotent, *, result=None, error=None, execution
         idempotent, status=status_code, body=RENDERER.render(payload), execution_id=execution_id
     )
     try:
-        _commit_or_503(rows, started, claim)
+        commit_or_503(rows, started, claim)
     except IdempotencyKeyTaken:
         stored = _stored_answer(idempotent)
         if stored is None:  # purged in between: as unlikely as it is harmless to retry
@@ -250,7 +250,7 @@ def _result(evaluation, execution_id, elapsed_ms: float, with_trace: bool) -> di
     return result
 
 
-def _commit_or_503(rows, started: float, claim=None) -> None:
+def commit_or_503(rows, started: float, claim=None) -> None:
     deadline = started + settings.EVALUATE_LOG_BUDGET_SECONDS - 0.25
     try:
         execution_logs_commit(rows, deadline=deadline, claim=claim)

@@ -17,7 +17,7 @@ from executions.api.evaluate import (
     CORRELATION_ID_PATTERN,
     EvaluateThrottle,
     JsonOnlyView,
-    _commit_or_503,
+    commit_or_503,
 )
 from executions.api.original_requests import (
     BATCH_ID_LIMIT,
@@ -120,7 +120,7 @@ class OriginalEvaluationView(OriginalSystemView):
         if body.get("consumer_id"):
             api_client_record(outcome.row, api_client)
         if not dry_run:
-            _commit_or_503([outcome.row], started)
+            commit_or_503([outcome.row], started)
         if outcome.code == BUDGET_EXCEEDED:
             raise ApiError(
                 status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -289,7 +289,7 @@ class OriginalBatchView(OriginalSystemView):
             execution_id = None if outcome.row is None else outcome.row.execution_id
             items.append(original_batch_item(index, item_correlation_id, outcome, execution_id))
         if not dry_run:
-            _commit_or_503(rows, started)
+            commit_or_503(rows, started)
         return Response(
             {
                 "batch_id": batch_id,

@@ -10,7 +10,7 @@ stats and the dashboard count decision tables as they count recommendations.
 from django.utils import timezone
 
 from executions.models import ExecutionLog
-from executions.services.log_rows import execution_id_new
+from executions.services.log_rows import execution_id_new, log_row
 from rules.engine import dmn
 from rules.services.decision_models import decision_top_output_text
 
@@ -56,7 +56,7 @@ def decision_log_row(
 ) -> ExecutionLog:
     """An unsaved log row for a decision-table evaluation; a DecisionError (UNIQUE with two
     matches, ANY with different outputs…) makes it a failure with the errors' messages."""
-    return ExecutionLog(
+    return log_row(
         execution_id=execution_id_new(),
         timestamp=timezone.now(),
         tenant_id=tenant_id,

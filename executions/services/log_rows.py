@@ -35,7 +35,7 @@ _JSON_INDEXES = frozenset(
 )
 
 
-def _row(**values) -> ExecutionLog:
+def log_row(**values) -> ExecutionLog:
     """An unsaved ExecutionLog from attribute values; the others get their field's default."""
     return ExecutionLog(
         *[
@@ -64,7 +64,7 @@ def execution_log_row(
     what the database cannot store.
     """
     if error is not None:
-        return _row(
+        return log_row(
             execution_id=execution_id_new(),
             timestamp=timezone.now(),
             tenant_id=tenant_id,
@@ -86,7 +86,7 @@ def execution_log_row(
         "action_recommendation": evaluation.action_recommendation,
         "matched_rules": list(evaluation.matched_rules),
     }
-    return _row(
+    return log_row(
         execution_id=execution_id_new(),
         timestamp=timezone.now(),
         tenant_id=tenant_id,
