@@ -8,9 +8,7 @@ attributes (`applicant.income`) become nested objects.
 
 import json
 
-from rules.choices import ItemStatus
-from rules.models import Condition, Rule
-from rules.selectors.attributes import tenant_attributes
+from rules.selectors.attributes import tenant_attributes, version_attribute_constants
 from rules.selectors.decision_models import decision_input_example, ruleset_is_decision_table
 
 
@@ -18,15 +16,7 @@ def version_input_example(ruleset) -> dict:
     """{attribute: example value} for the attributes `ruleset`'s active rules read."""
     if ruleset_is_decision_table(ruleset):
         return decision_input_example(ruleset)
-    pairs: list[tuple[str, str]] = []
-    for rule in Rule.objects.filter(ruleset=ruleset, status=ItemStatus.ACTIVE).order_by(
-        "priority", "position", "pk"
-    ):
-        if rule.attribute:
-            pairs.append((rule.attribute, rule.constant))
-    pairs += Condition.objects.filter(
-        rule_links__rule__ruleset=ruleset, rule_links__rule__status=ItemStatus.ACTIVE
-    ).values_list("attribute", "value")
+    pairs = version_attribute_constants(ruleset.pk)
     catalog = tenant_attributes(ruleset.tenant_id, {attribute for attribute, _ in pairs})
     example: dict = {}
     for attribute, constant in pairs:
