@@ -7,10 +7,9 @@ authors write; rules/services/attributes.py validates and writes.
 import django_filters
 from rest_framework import serializers
 
-from ruleengine.api.access import request_tenant
 from rules.api.schema import resource_schema
 from rules.api.serializers import TIMESTAMPS, TenantWriteSerializer
-from rules.api.views.tenant_scoped import TenantScopedViewSet, validation_errors_as_400
+from rules.api.views.catalogs import CatalogViewSet
 from rules.choices import AttributeType
 from rules.models import Attribute
 from rules.services.attributes import attribute_delete, attribute_save
@@ -57,7 +56,7 @@ class AttributeFilter(django_filters.FilterSet):
 
 
 @resource_schema(AttributeSerializer, "catalog attribute")
-class AttributeViewSet(TenantScopedViewSet):
+class AttributeViewSet(CatalogViewSet):
     """The tenant's attributes catalog; rules complete from it, inputs are validated by it."""
 
     queryset = Attribute.objects.select_related("tenant")
@@ -67,17 +66,10 @@ class AttributeViewSet(TenantScopedViewSet):
     ordering_fields = ["id", "name", "data_type", "created_at", "updated_at"]
     ordering = ["name", "id"]
 
-    def perform_create(self, serializer):
-        attribute = Attribute(tenant=request_tenant(self.request), **serializer.validated_data)
-        with validation_errors_as_400():
-            serializer.instance = attribute_save(attribute=attribute, actor=self.request.user)
+    @staticmethod
+    def entry_save(entry, actor):
+        return attribute_save(attribute=entry, actor=actor)
 
-    def perform_update(self, serializer):
-        attribute = serializer.instance
-        for name, value in serializer.validated_data.items():
-            setattr(attribute, name, value)
-        with validation_errors_as_400():
-            attribute_save(attribute=attribute, actor=self.request.user)
-
-    def perform_destroy(self, instance):
-        attribute_delete(attribute=instance, actor=self.request.user)
+    @staticmethod
+    def entry_delete(entry, actor):
+        attribute_delete(attribute=entry, actor=actor)

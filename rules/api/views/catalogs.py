@@ -10,23 +10,32 @@ from rules.services import editing
 
 
 class CatalogViewSet(TenantScopedViewSet):
-    """A per-tenant catalog; entries used by published versions are read-only."""
+    """A per-tenant catalog whose writes go through its service (`entry_save`, `entry_delete`):
+    for conditions and actions, entries used by published versions are read-only."""
+
+    @staticmethod
+    def entry_save(entry, actor):
+        return editing.catalog_entry_save(entry=entry, actor=actor)
+
+    @staticmethod
+    def entry_delete(entry, actor):
+        editing.catalog_entry_delete(entry=entry, actor=actor)
 
     def perform_create(self, serializer):
         tenant = request_tenant(self.request)
         entry = self.queryset.model(tenant=tenant, **serializer.validated_data)
         with validation_errors_as_400():
-            serializer.instance = editing.catalog_entry_save(entry=entry, actor=self.request.user)
+            serializer.instance = self.entry_save(entry, self.request.user)
 
     def perform_update(self, serializer):
         entry = serializer.instance
         for name, value in serializer.validated_data.items():
             setattr(entry, name, value)
         with validation_errors_as_400():
-            editing.catalog_entry_save(entry=entry, actor=self.request.user)
+            self.entry_save(entry, self.request.user)
 
     def perform_destroy(self, instance):
-        editing.catalog_entry_delete(entry=instance, actor=self.request.user)
+        self.entry_delete(instance, self.request.user)
 
 
 @resource_schema(ConditionSerializer, "catalog condition")
