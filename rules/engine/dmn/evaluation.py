@@ -33,7 +33,7 @@ class DecisionError:
 class DmnEvaluation:
     """Outputs (decision name → result), matched rule ids per decision, errors and the trace."""
 
-    __slots__ = ("outputs", "matched_rules", "errors", "trace", "top_decision")
+    __slots__ = ("outputs", "matched_rules", "errors", "trace", "top_decision", "_plain")
 
     def __init__(self, outputs, matched_rules, errors, trace, top_decision):
         self.outputs = outputs
@@ -41,6 +41,7 @@ class DmnEvaluation:
         self.errors = errors
         self.trace = trace
         self.top_decision = top_decision
+        self._plain = None
 
     @property
     def success(self) -> bool:
@@ -53,13 +54,18 @@ class DmnEvaluation:
         return self.outputs.get(self.top_decision)
 
     def as_dict(self) -> dict:
-        """Plain JSON: dates and durations as ISO strings; `trace` only when it was asked for."""
-        result = {
-            "outputs": json_value(self.outputs),
-            "matched_rules": {name: list(ids) for name, ids in self.matched_rules.items()},
-            "success": self.success,
-            "errors": [error.as_dict() for error in self.errors],
-        }
+        """Plain JSON: dates and durations as ISO strings; `trace` only when it was asked for.
+
+        A logged request reads it three times (answer, log row, recommendation): the JSON of
+        the outputs is built once and shared, so callers must not mutate nested values."""
+        if self._plain is None:
+            self._plain = {
+                "outputs": json_value(self.outputs),
+                "matched_rules": {name: list(ids) for name, ids in self.matched_rules.items()},
+                "success": self.success,
+                "errors": [error.as_dict() for error in self.errors],
+            }
+        result = dict(self._plain)
         if self.trace is not None:
             result["trace"] = copy.deepcopy(self.trace)
         return result
