@@ -1,8 +1,6 @@
 """Import (upload a document into a new draft, with the command's report) and export (download a
 version's document) in the admin. The work is `rules.services.ruleset_import` / `_export`."""
 
-from pathlib import Path
-
 from django import forms
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -13,7 +11,6 @@ from django.urls import path, reverse
 from rules.choices import Capability, RulesetSemantics
 from rules.errors import RulesetInvalid, ServiceError, problem_text
 from rules.models import Tenant
-from rules.services.decision_import import dmn_document
 from rules.services.import_report import import_report_lines
 from rules.services.ruleset_export import ruleset_export_file
 from rules.services.ruleset_import import ruleset_import
@@ -72,8 +69,6 @@ class RulesetTransferMixin:
             data = form.cleaned_data
             upload = data["document"]
             document = upload.read()
-            # A DMN file names itself (its definitions' name); the original's files do not.
-            is_dmn = dmn_document(document, filename=upload.name)
             try:
                 report = ruleset_import(
                     tenant=data["tenant"],
@@ -81,7 +76,7 @@ class RulesetTransferMixin:
                     document=document,
                     filename=upload.name,
                     conditions_document=data["conditions"].read() if data["conditions"] else None,
-                    name=data["name"] or (None if is_dmn else Path(upload.name).stem or None),
+                    name=data["name"] or None,
                     version=data["version"] or None,
                     dry_run=data["dry_run"],
                     semantics=data["semantics"] or None,

@@ -15,6 +15,7 @@ import json
 import re
 import sys
 from itertools import islice
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -185,6 +186,8 @@ def ruleset_import(
     Raises RulesetInvalid listing every problem with its location; nothing is written then.
     A DMN file (XML, or `filename` ending in .dmn / .xml) becomes a decision-table ruleset
     (services/decision_import.py).
+    Without `name`, a ruleset document and a DMN file keep the name they carry; the original's
+    files, which carry none, are named after `filename` (a path, an upload's or an S3 key).
     """
     capability_require(actor=actor, tenant=tenant, capability=Capability.EDIT)
     if dmn_document(document, filename=filename):
@@ -208,7 +211,7 @@ def ruleset_import(
         conditions_document = document_parse(conditions_document, label="conditions document")
         document_size_check(conditions_document, label="conditions document")
     source_format, spec, conversion = _spec_from_document(
-        document, conditions_document, name, version, semantics
+        document, conditions_document, name, version, semantics, filename
     )
     problems = []
     if conversion is not None and strict:
@@ -252,7 +255,14 @@ def _is_structured_with_catalog(document) -> bool:
     return isinstance(document, dict) and "rules_set" in document and "conditions_set" in document
 
 
-def _spec_from_document(document, conditions_document, name, version, semantics):
+def _name_from_filename(filename: str | None) -> str | None:
+    """An original file's default name: its file name without the extension ("-" is stdin)."""
+    if not filename or filename == "-":
+        return None
+    return PurePosixPath(filename.replace("\\", "/")).stem or None
+
+
+def _spec_from_document(document, conditions_document, name, version, semantics, filename):
     """(format, spec, conversion of an original file or None)."""
     try:
         source_format = detect_format(document)
@@ -270,6 +280,7 @@ def _spec_from_document(document, conditions_document, name, version, semantics)
             for section in ("rules", "conditions", "actions", "patterns"):
                 spec[section] = spec.get(section) or []
             return source_format, spec, None
+        name = name or _name_from_filename(filename)
         if not name:
             raise RulesetInvalid(
                 [Problem(None, "the original system's files have no name; give one (--name)", "")],

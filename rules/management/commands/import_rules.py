@@ -1,15 +1,12 @@
-from pathlib import Path
-
 from django.core.management.base import CommandError
 
 from ruleengine.tenant_command import TenantCommand
 from rules.choices import RulesetSemantics
 from rules.errors import ServiceError
-from rules.services.decision_import import dmn_document
 from rules.services.default_import import ruleset_import_as_default
 from rules.services.import_report import import_report_lines
 from rules.services.ruleset_import import ruleset_import
-from rules.services.storage import STDIO, document_read, s3_location
+from rules.services.storage import document_read
 
 
 class Command(TenantCommand):
@@ -61,11 +58,7 @@ class Command(TenantCommand):
                 actor=None,
                 document=document,
                 conditions_document=conditions_document,
-                # A DMN file names itself (its definitions' name); the original's files do not.
-                name=name
-                or (
-                    None if dmn_document(document, filename=source) else _name_from_location(source)
-                ),
+                name=name,
                 filename=source,
                 version=ruleset_version,
                 activate=options["activate"],
@@ -83,11 +76,3 @@ class Command(TenantCommand):
                 f"Default: {report.name} {would} tenant {tenant}'s default ruleset (its active "
                 "version answers requests that name no ruleset)."
             )
-
-
-def _name_from_location(location: str) -> str | None:
-    """The original files have no name: default to the file's name without its extension."""
-    if location == STDIO:
-        return None
-    s3 = s3_location(location)
-    return Path(s3[1] if s3 else location).stem or None
