@@ -21,10 +21,12 @@ from executions.api.evaluate import (
 )
 from executions.api.original_requests import (
     BATCH_ID_LIMIT,
+    OriginalApiError,
     batch_body,
     by_ids_body,
     correlation_id_known,
     correlation_id_of,
+    dmn_body,
     execute_body,
     original_exception_handler,
     query_bool,
@@ -34,6 +36,7 @@ from executions.api.original_requests import (
 from executions.api.original_schema import (
     BATCH_EXAMPLES,
     BY_IDS_EXAMPLES,
+    DMN_EXAMPLES,
     EXECUTE_EXAMPLES,
     ORIGINAL_ERRORS,
     ORIGINAL_HEADER_PARAMETERS,
@@ -42,12 +45,12 @@ from executions.api.original_schema import (
     OriginalBatchResponseSerializer,
     OriginalByIdsRequestSerializer,
     OriginalDmnRequestSerializer,
-    OriginalErrorSerializer,
     OriginalExecuteRequestSerializer,
     OriginalExecutionResponseSerializer,
     OriginalExecutionsListSerializer,
 )
 from executions.models import ExecutionLog, ExecutionSource
+from executions.services.decision_evaluation import is_decision_model
 from executions.services.evaluation import BUDGET_EXCEEDED, evaluation_run
 from executions.services.original_api import (
     api_client_record,
@@ -56,13 +59,18 @@ from executions.services.original_api import (
     original_execution_result,
     original_executions_page,
 )
+from executions.services.original_dmn import DmnContentInvalid, dmn_content_compiled
 from ruleengine.api.access import capability_check, request_narrowing_tenant, request_tenant_role
 from ruleengine.api.authentication import ApiKeyHeaderAuthentication, ApiTokenAuthentication
 from ruleengine.api.errors import ApiError
 from ruleengine.worker_slots import worker_slot
 from rules.choices import Capability
 from rules.selectors.rule_outlines import rule_outlines
-from rules.services.active_rulesets import active_compiled_ruleset
+from rules.services.active_rulesets import (
+    NoActiveVersion,
+    RulesetNotFound,
+    active_compiled_ruleset,
+)
 from rules.services.rule_subsets import RuleIdsUnknown, rule_subset_compiled
 
 
@@ -300,25 +308,77 @@ class OriginalBatchView(OriginalSystemView):
         )
 
 
-class OriginalExecuteDmnView(OriginalSystemView):
+def _dmn_problems(problems) -> list[dict]:
+    return [
+        {"path": problem.path, "rule_id": problem.rule_id, "message": problem.message}
+        for problem in problems
+    ]
+
+
+def _dmn_file_not_found(name: str, message: str) -> OriginalApiError:
+    return OriginalApiError(
+        status_code=status.HTTP_400_BAD_REQUEST,
+        code="DMN_FILE_NOT_FOUND",
+        error_type="ConfigurationError",
+        message=message,
+        details={"dmn_file": name},
+    )
+
+
+class OriginalExecuteDmnView(OriginalEvaluationView):
+    def compiled_for(self, request, tenant, body):
+        if body.get("dmn_content") is not None:
+            try:
+                return dmn_content_compiled(body["dmn_content"])
+            except DmnContentInvalid as error:
+                raise OriginalApiError(
+                    status_code=status.HTTP_400_BAD_REQUEST,
+                    code=error.code,
+                    error_type="ConfigurationError",
+                    message=str(error),
+                    details={"problems": _dmn_problems(error.problems)},
+                ) from error
+        name = body["dmn_file"]
+        try:
+            compiled, identity = _ruleset_compiled(tenant, name)
+        except RulesetNotFound as error:
+            if isinstance(error, NoActiveVersion):
+                raise
+            raise _dmn_file_not_found(
+                name,
+                f"DMN file not found: {name} (dmn_file names a decision-table ruleset of your "
+                "tenant, imported with import_rules; send the XML itself as dmn_content)",
+            ) from error
+        if not is_decision_model(compiled):
+            raise _dmn_file_not_found(
+                name,
+                f"DMN file not found: {name} is a scoring ruleset, not a decision table (run it "
+                f"with /api/v1/rules/{name}/execute)",
+            )
+        return compiled, identity
+
     @extend_schema(
         tags=[TAG],
         operation_id="original_rules_execute_dmn",
-        summary="Execute a DMN model (the original's POST /api/v1/rules/execute-dmn): not yet",
-        description="Decision tables (DMN) land with their own issue: until then every call "
-        "answers 501 NOT_IMPLEMENTED, whatever the body. `dmn_file` will name an imported DMN "
-        "model, never a server path.",
+        summary="Execute a DMN model (the original's POST /api/v1/rules/execute-dmn)",
+        description="Exactly one of `dmn_file` and `dmn_content` (else 400 MISSING_DMN_SOURCE or "
+        "MULTIPLE_DMN_SOURCES). `dmn_content` is DMN 1.1-1.3 XML: read, checked and compiled "
+        "(cached by its SHA-256), cells read as the original did (an unquoted unknown word is a "
+        "string); XML that is no DMN model is a 400 DMN_PARSE_ERROR, a model with problems a "
+        "400 DMN_INVALID, each listed in `context.problems` with the element or cell's path. "
+        "`dmn_file` names a decision-table ruleset of the tenant (its active version), never a "
+        "server path; another name is a 400 DMN_FILE_NOT_FOUND. The answer carries the "
+        "decisions' results in `decision_outputs` (no points: `total_points` 0, "
+        "`pattern_result` empty; `action_recommendation` the top decision's result when it is "
+        "text). Logged like our evaluate (source `api`) unless `dry_run`, a `dmn_content` row "
+        "named by the model's name and `sha256:<12 hex>` as its version.",
         request=OriginalDmnRequestSerializer,
         parameters=ORIGINAL_HEADER_PARAMETERS,
-        responses={501: OriginalErrorSerializer, **ORIGINAL_ERRORS},
+        responses={200: OriginalExecutionResponseSerializer, **ORIGINAL_ERRORS},
+        examples=DMN_EXAMPLES,
     )
     def post(self, request):
-        raise ApiError(
-            status_code=status.HTTP_501_NOT_IMPLEMENTED,
-            code="NOT_IMPLEMENTED",
-            message="DMN execution is not available yet: decision tables land with their own "
-            "issue. Run rulesets with /api/v1/rules/execute or /rules/{ruleset_name}/execute.",
-        )
+        return self.evaluate_request(request, dmn_body(request))
 
 
 class OriginalExecutionsView(OriginalSystemView):

@@ -33,6 +33,15 @@ ERROR_TYPES = {
 
 
 # --- Errors in the original's shape ----------------------------------------------------------
+class OriginalApiError(ApiError):
+    """An ApiError with the original's `error_type` when it is not the status's usual one
+    (its DMN errors are ConfigurationErrors answered with 400)."""
+
+    def __init__(self, *, error_type: str = "", **kwargs):
+        super().__init__(**kwargs)
+        self.error_type = error_type
+
+
 def original_exception_handler(exc, context):
     """Our handler's answer (status, headers, logging), in the original's ErrorResponse shape."""
     if isinstance(exc, RulesetNotFound) and not isinstance(exc, NoActiveVersion):
@@ -44,7 +53,8 @@ def original_exception_handler(exc, context):
     request = context.get("request")
     details = error.get("details")
     response.data = {
-        "error_type": ERROR_TYPES.get(response.status_code, "RuleEngineException"),
+        "error_type": getattr(exc, "error_type", "")
+        or ERROR_TYPES.get(response.status_code, "RuleEngineException"),
         "message": error["message"],
         "error_code": str(error["code"]).upper(),
         "context": details if isinstance(details, dict) else {},
@@ -135,6 +145,34 @@ def execute_body(request) -> dict:
     _common_fields(body, problems)
     if problems:
         raise body_invalid(problems)
+    return body
+
+
+def dmn_body(request) -> dict:
+    """The original's DMNRuleExecutionRequest: exactly one of `dmn_file` (here: the name of an
+    imported decision-table ruleset) and `dmn_content` (DMN XML), else its 400s."""
+    body = _body(request)
+    problems: list = []
+    for field in ("dmn_file", "dmn_content"):
+        value = body.get(field)
+        if value is not None and not (isinstance(value, str) and value.strip()):
+            problems.append((field, "must be a non-empty string"))
+    _data_field(body, problems)
+    _common_fields(body, problems)
+    if problems:
+        raise body_invalid(problems)
+    given = [field for field in ("dmn_file", "dmn_content") if body.get(field) is not None]
+    if len(given) != 1:
+        raise OriginalApiError(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            code="MULTIPLE_DMN_SOURCES" if given else "MISSING_DMN_SOURCE",
+            message="Only one of dmn_file or dmn_content can be provided"
+            if given
+            else "Exactly one of dmn_file or dmn_content must be provided",
+            details={"dmn_file": body.get("dmn_file"), "has_dmn_content": "dmn_content" in given}
+            if given
+            else {},
+        )
     return body
 
 

@@ -53,13 +53,19 @@ class OriginalByIdsRequestSerializer(OriginalExecuteRequestSerializer):
     )
 
 
-class OriginalDmnRequestSerializer(serializers.Serializer):
-    dmn_file = serializers.CharField(required=False, allow_null=True)
-    dmn_content = serializers.CharField(required=False, allow_null=True)
-    data = serializers.DictField()
-    dry_run = serializers.BooleanField(default=False)
-    correlation_id = serializers.CharField(required=False, allow_null=True)
-    consumer_id = serializers.CharField(required=False, allow_null=True)
+class OriginalDmnRequestSerializer(OriginalExecuteRequestSerializer):
+    dmn_file = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="The name of a decision-table ruleset of your tenant (imported with "
+        "import_rules; its active version runs), not a server path. Exactly one of dmn_file "
+        "and dmn_content.",
+    )
+    dmn_content = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="DMN 1.1-1.3 XML (Camunda Modeler files too), compiled once per content.",
+    )
 
 
 # --- Answers ---------------------------------------------------------------------------------
@@ -79,7 +85,9 @@ class OriginalExecutionResponseSerializer(serializers.Serializer):
     pattern_result = serializers.CharField(allow_blank=True)
     action_recommendation = serializers.CharField(allow_null=True)
     decision_outputs = serializers.DictField(
-        allow_null=True, help_text="DMN decisions only: always null here."
+        allow_null=True,
+        help_text="Decision tables (execute-dmn, or a decision-table ruleset): each decision's "
+        "result by name; null for scoring rulesets.",
     )
     rule_evaluations = OriginalRuleEvaluationSerializer(
         many=True, allow_null=True, help_text="Dry runs: every rule that ran."
@@ -162,7 +170,11 @@ def _error(description: str) -> OpenApiResponse:
 
 
 ORIGINAL_ERRORS = {
-    400: _error("DataValidationError: the input was refused (logged as a failure)"),
+    400: _error(
+        "DataValidationError: the input was refused (logged as a failure); execute-dmn: "
+        "MISSING_DMN_SOURCE, MULTIPLE_DMN_SOURCES, and ConfigurationError DMN_PARSE_ERROR, "
+        "DMN_INVALID, DMN_FILE_NOT_FOUND (nothing logged)"
+    ),
     401: _error("AuthenticationError: no key, or an unknown, expired or revoked one"),
     403: _error("The API client's role does not allow this"),
     404: _error("NotFoundError: no such ruleset (RULESET_NOT_FOUND) or rules (RULE_NOT_FOUND)"),
@@ -211,5 +223,27 @@ BY_IDS_EXAMPLES = [
         "Two rules, dry run",
         request_only=True,
         value={"rule_ids": ["R0001", "R0002"], "data": COMIC_INPUT, "dry_run": True},
+    ),
+]
+DMN_CONTENT_EXAMPLE = (
+    '<?xml version="1.0" encoding="UTF-8"?><definitions '
+    'xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="dish" name="Dish">'
+    '<decision id="DishDecision" name="Dish"><decisionTable id="t" hitPolicy="UNIQUE">'
+    '<input id="i1" label="Season"><inputExpression id="e1" typeRef="string"><text>season</text>'
+    '</inputExpression></input><output id="o1" name="dish" typeRef="string"/>'
+    '<rule id="r1"><inputEntry id="c1"><text>"Winter"</text></inputEntry>'
+    '<outputEntry id="c2"><text>"Roastbeef"</text></outputEntry></rule>'
+    "</decisionTable></decision></definitions>"
+)
+DMN_EXAMPLES = [
+    OpenApiExample(
+        "An imported decision table",
+        request_only=True,
+        value={"dmn_file": "Dish", "data": {"season": "Fall", "guests": 6}},
+    ),
+    OpenApiExample(
+        "DMN XML in the body",
+        request_only=True,
+        value={"dmn_content": DMN_CONTENT_EXAMPLE, "data": {"season": "Winter"}},
     ),
 ]

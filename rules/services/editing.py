@@ -12,7 +12,13 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from rules.change_notifications import change_record
-from rules.choices import Capability, InputValidation, RulesetSemantics, RulesetStatus
+from rules.choices import (
+    Capability,
+    InputValidation,
+    RulesetKind,
+    RulesetSemantics,
+    RulesetStatus,
+)
 from rules.errors import CatalogEntryInUse, RulesetReadOnly
 from rules.models import (
     Action,
@@ -130,6 +136,20 @@ def ruleset_delete(*, ruleset: Ruleset, actor) -> None:
     locked.delete()
 
 
+def scoring_parts_check(ruleset: Ruleset, parts) -> None:
+    """Rules, their condition links and patterns belong to scoring rulesets only: a decision
+    table's logic is its DMN model (ValidationError on `ruleset`, so forms and the API name it)."""
+    if ruleset.kind != RulesetKind.DECISION_TABLE:
+        return
+    if any(isinstance(part, Rule | RuleCondition | Pattern) for part in parts):
+        raise ValidationError(
+            {
+                "ruleset": f"{ruleset.name} {ruleset.version} is a decision table: it has no "
+                "rules or patterns; edit its DMN model"
+            }
+        )
+
+
 def _part_ruleset(part) -> Ruleset:
     if isinstance(part, RuleCondition):
         return part.rule.ruleset
@@ -148,6 +168,7 @@ def ruleset_part_save(*, part, actor):
     )
     capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
     ruleset_editable_check(ruleset)
+    scoring_parts_check(ruleset, [part])
     _same_tenant_check(part, ruleset)
     if isinstance(part, Rule) and part.pk:
         part.version = (Rule.objects.values_list("version", flat=True).get(pk=part.pk) or 0) + 1
@@ -235,6 +256,7 @@ def ruleset_parts_bulk_create(
     locked = Ruleset.objects.select_for_update().select_related("tenant").get(pk=ruleset.pk)
     capability_require(actor=actor, tenant=locked.tenant, capability=Capability.EDIT)
     ruleset_editable_check(locked)
+    scoring_parts_check(locked, (*rules, *rule_conditions, *patterns))
     for part in (*rules, *patterns, *test_cases):
         if part.ruleset_id != locked.pk:
             raise ValueError(f"{part} is not a part of {locked.name} {locked.version}")

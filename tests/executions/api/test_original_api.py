@@ -397,14 +397,7 @@ def test_execute_by_ids_needs_a_list_of_ids(original_client):
     assert response.json()["context"]["errors"][0]["loc"] == ["body", "rule_ids"]
 
 
-# --- POST /api/v1/rules/execute-dmn ------------------------------------------------------------
-def test_execute_dmn_says_it_is_not_available_yet(original_client):
-    body = {"dmn_file": "data/input/sample_rules.dmn", "data": {"season": "Fall", "guests": 6}}
-    response = post(original_client, "/rules/execute-dmn", body)
-
-    assert response.status_code == 501
-    assert response.json()["error_code"] == "NOT_IMPLEMENTED"
-    assert "decision tables" in response.json()["message"]
+# POST /api/v1/rules/execute-dmn: tests/executions/api/test_original_execute_dmn.py
 
 
 # --- GET /api/v1/executions --------------------------------------------------------------------

@@ -27,8 +27,6 @@ CHECKS = [
     response_schema_conformance,
 ]
 
-NOT_IMPLEMENTED_PATH = "/api/v1/rules/execute-dmn"
-
 # Every operation of the schema, a few generated requests each: minutes, not seconds.
 pytestmark = pytest.mark.slow
 
@@ -74,9 +72,4 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     derandomize=True,
 )
 def test_api_answers_within_its_schema(case, admin_token):
-    checks = CHECKS
-    if case.operation.path == NOT_IMPLEMENTED_PATH:
-        # Its documented answer is 501 until decision tables take it (README); still checked
-        # against the schema.
-        checks = [check for check in CHECKS if check is not not_a_server_error]
-    case.call_and_validate(headers={"Authorization": f"Token {admin_token}"}, checks=checks)
+    case.call_and_validate(headers={"Authorization": f"Token {admin_token}"}, checks=CHECKS)

@@ -49,3 +49,36 @@ def test_export_of_a_decision_table_ruleset_holds_its_model(author_api, tenant):
     assert dmn.definitions_from_dict(document["decision_model"]) == dmn.definitions_from_dict(
         model.definitions
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/api/v1/rules",
+            {
+                "rule_id": "R1",
+                "rule_name": "High score",
+                "attribute": "credit_score",
+                "condition": "greater_than",
+                "constant": "700",
+                "rule_point": 100,
+                "priority": 1,
+            },
+        ),
+        ("/api/v1/patterns", {"pattern_key": "Y", "action_recommendation": "APPROVE"}),
+    ],
+)
+def test_a_decision_table_draft_takes_no_rules_or_patterns(author_api, tenant, path, body):
+    model = DecisionModelFactory(ruleset__tenant=tenant, ruleset__name="dishes")
+    draft = model.ruleset
+    response = author_api.post(path, {"ruleset": draft.pk, **body}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert error_of(response)["details"] == {
+        "ruleset": [
+            f"dishes {draft.version} is a decision table: it has no rules or patterns; edit "
+            "its DMN model"
+        ]
+    }
+    assert not draft.rules.exists() and not draft.patterns.exists()
