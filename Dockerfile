@@ -1,8 +1,16 @@
-# Two stages: build wheels with the compilers, run as a non-root user without them.
+# Three stages: build wheels with the compilers, bundle the admin's DMN editor (dmn-js) with
+# node, then run as a non-root user without either.
 FROM python:3.11-slim AS build
 WORKDIR /build
 COPY requirements.txt .
 RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
+
+FROM node:20-slim AS editor
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY frontend/ frontend/
+RUN npm run --silent build:editor
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=ruleengine.settings
@@ -11,6 +19,7 @@ WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
 COPY --chown=app:app . .
+COPY --from=editor --chown=app:app /build/static/ruleengine/vendor/dmn-editor/ static/ruleengine/vendor/dmn-editor/
 # The hashed static files the server needs (it refuses to start without their manifest).
 # collectstatic needs settings but no database; the throwaway key is only for this step.
 RUN SECRET_KEY=collectstatic-only DEBUG=false python manage.py collectstatic --noinput

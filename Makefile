@@ -4,10 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := .make
 
+# The admin's DMN editor (dmn-js), bundled from npm by esbuild; built, never committed.
+EDITOR := static/ruleengine/vendor/dmn-editor/dmn_editor.js
+
 .PHONY: install run test test-quick checks lint format bench clean
 
-# Everything the tests, checks and benchmarks need. `make run` needs only $(STAMP)/runtime.
-install: $(STAMP)/dev $(STAMP)/node
+# Everything the tests, checks and benchmarks need. `make run` needs only $(STAMP)/runtime (and
+# builds the DMN editor when npm is there).
+install: $(STAMP)/dev $(STAMP)/node $(EDITOR)
 
 # System packages some targets need: Debian's Chromium (browser tests drive it with Playwright;
 # Playwright's own browser download is not used) and wrk (the API benchmark).
@@ -53,9 +57,14 @@ $(STAMP)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(EDITOR): frontend/dmn_editor.js $(STAMP)/node
+	npm run --silent build:editor
+
 # Install what serving needs, migrate the embedded SQLite database, load demo data and serve
 # the admin.
 run: $(STAMP)/runtime
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(EDITOR); \
+		else echo "npm not found: the admin's DMN editor is not built (make install builds it)"; fi
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py seed_demo
 	@echo "Admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops the server)"

@@ -1,6 +1,17 @@
 """Reads of the change history of a ruleset version and of its parts (simple-history records)."""
 
-from rules.models import Condition, Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+from rules.engine import dmn
+from rules.models import (
+    Condition,
+    DecisionModel,
+    Pattern,
+    Rule,
+    RuleCondition,
+    Ruleset,
+    RulesetTestCase,
+)
+from rules.selectors.decision_diff import decision_model_parts
+from rules.selectors.version_diff import states_diff
 
 # Fields every revision touches; a diff that lists them says nothing.
 HISTORY_NOISE_FIELDS = ("updated_at", "updated_by", "created_at")
@@ -13,14 +24,16 @@ def ruleset_stored_status(ruleset_id: int) -> str | None:
 
 
 def ruleset_part_changes(ruleset_id, limit: int = 100) -> list[dict]:
-    """The latest changes of a ruleset's rules, patterns, catalog links and test cases, newest
-    first, each with its field-by-field diff against the part's previous revision."""
+    """The latest changes of a ruleset's rules, patterns, catalog links, test cases and DMN model,
+    newest first, each with its field-by-field diff against the part's previous revision (a DMN
+    model's by decision, row and cell)."""
     rule_names = dict(Rule.history.filter(ruleset_id=ruleset_id).values_list("id", "rule_id"))
     sources = (
         (Rule, "rule", {"ruleset_id": ruleset_id}),
         (Pattern, "pattern", {"ruleset_id": ruleset_id}),
         (RuleCondition, "catalog link", {"rule_id__in": list(rule_names)}),
         (RulesetTestCase, "test case", {"ruleset_id": ruleset_id}),
+        (DecisionModel, "DMN model", {"ruleset_id": ruleset_id}),
     )
     changes = []
     for model, kind, lookup in sources:
@@ -50,7 +63,9 @@ def ruleset_part_changes(ruleset_id, limit: int = 100) -> list[dict]:
         for record in latest:
             diff = []
             before = earlier_records.get(previous_ids.get(record.history_id))
-            if before is not None and record.history_type == "~":
+            if before is not None and record.history_type == "~" and model is DecisionModel:
+                diff = _model_changes(before.definitions, record.definitions)
+            elif before is not None and record.history_type == "~":
                 delta = record.diff_against(before, excluded_fields=PART_HISTORY_NOISE_FIELDS)
                 diff = [(change.field, change.old, change.new) for change in delta.changes]
             changes.append(
@@ -65,6 +80,25 @@ def ruleset_part_changes(ruleset_id, limit: int = 100) -> list[dict]:
     return changes[:limit]
 
 
+def _model_changes(old: dict, new: dict) -> list[tuple[str, object, object]]:
+    """A DMN model's change as (where, old, new): each changed setting and cell, each row or
+    decision added ("" → key) or removed (key → "")."""
+
+    def parts(definitions):
+        return decision_model_parts(dmn.definitions_from_dict(definitions) if definitions else None)
+
+    changes = []
+    for part in states_diff(parts(old), parts(new)):
+        changes += [(f"{part.kind}: added", "", key) for key in part.added]
+        changes += [(f"{part.kind}: removed", key, "") for key in part.removed]
+        changes += [
+            (f"{part.kind}: {key}, {name}", before, after)
+            for key, fields in part.changed
+            for name, before, after in fields
+        ]
+    return changes
+
+
 def _part_label(model, record, rule_names) -> str:
     if model is Rule:
         return f"{record.rule_id} {record.rule_name}".strip()
@@ -72,6 +106,8 @@ def _part_label(model, record, rule_names) -> str:
         return f"{record.pattern_key} → {record.action_recommendation}"
     if model is RulesetTestCase:
         return record.name
+    if model is DecisionModel:
+        return (record.definitions or {}).get("name") or "decisions"
     condition = Condition.objects.filter(pk=record.condition_id).values_list(
         "condition_id", flat=True
     )

@@ -4,7 +4,9 @@ links, patterns and test cases (simple-history's `as_of`)."""
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from rules.models import Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+from rules.choices import RulesetKind
+from rules.engine import dmn
+from rules.models import DecisionModel, Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
 
 # One save of a form writes the ruleset and then each of its parts, milliseconds apart: an entry
 # stands for its whole save, so records that follow it with no pause longer than this belong to it.
@@ -21,9 +23,12 @@ class VersionState:
     links: list[RuleCondition] = field(default_factory=list)
     patterns: list[Pattern] = field(default_factory=list)
     test_cases: list[RulesetTestCase] = field(default_factory=list)
+    # A decision table's DMN model as it stood (None: none, or a scoring version).
+    definitions: dmn.Definitions | None = None
 
     def as_diffable(self) -> dict[str, dict[str, dict]]:
         """The shape of version_diff.ruleset_parts_state, to diff a point against now."""
+        from rules.selectors.decision_diff import decision_model_parts
         from rules.selectors.version_diff import PATTERN_FIELDS, RULE_FIELDS, TEST_CASE_FIELDS
 
         def rows(objects, key, fields):
@@ -32,10 +37,13 @@ class VersionState:
                 for o in objects
             }
 
+        test_cases = rows(self.test_cases, "name", TEST_CASE_FIELDS)
+        if self.ruleset is not None and self.ruleset.kind == RulesetKind.DECISION_TABLE:
+            return {**decision_model_parts(self.definitions), "test cases": test_cases}
         return {
             "rules": rows(self.rules, "rule_id", RULE_FIELDS),
             "patterns": rows(self.patterns, "pattern_key", PATTERN_FIELDS),
-            "test cases": rows(self.test_cases, "name", TEST_CASE_FIELDS),
+            "test cases": test_cases,
         }
 
 
@@ -48,6 +56,7 @@ def _part_records(ruleset_id: int) -> list[tuple[datetime, int | None]]:
         RuleCondition.history.filter(rule_id__in=rule_ids),
         Pattern.history.filter(ruleset_id=ruleset_id),
         RulesetTestCase.history.filter(ruleset_id=ruleset_id),
+        DecisionModel.history.filter(ruleset_id=ruleset_id),
     ):
         records += history.values_list("history_date", "history_user_id")
     return sorted(records, key=lambda record: record[0])
@@ -106,4 +115,12 @@ def ruleset_state_at(*, ruleset_id: int, at: datetime) -> VersionState:
         test_cases=list(
             RulesetTestCase.history.as_of(at).filter(ruleset_id=ruleset_id).order_by("name")
         ),
+        definitions=_definitions_at(ruleset_id, at),
     )
+
+
+def _definitions_at(ruleset_id: int, at: datetime) -> dmn.Definitions | None:
+    model = DecisionModel.history.as_of(at).filter(ruleset_id=ruleset_id).first()
+    if model is None or not model.definitions:
+        return None
+    return dmn.definitions_from_dict(model.definitions)

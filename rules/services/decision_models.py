@@ -7,14 +7,20 @@ as scoring rulesets (services/active_rulesets.py), so the same change notificati
 
 import json
 
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from rules.choices import RulesetKind
-from rules.engine import Problem, dmn
+from rules.change_notifications import change_record
+from rules.choices import Capability, RulesetKind
+from rules.engine import WARNING, Problem, dmn
 from rules.errors import RulesetInvalid
 from rules.models import DecisionModel, Ruleset
 from rules.selectors.decision_models import decision_definitions
+from rules.services.editing import ruleset_editable_check
+from rules.services.tenancy import capability_require
 
 NO_MODEL = "the decision-table ruleset has no DMN model; import a .dmn file"
 
@@ -57,6 +63,78 @@ def decision_model_create(
         model._change_reason = change_reason
     model.save()
     return model
+
+
+EDITOR_CHANGE_REASON = "Edited in the DMN editor"
+
+
+def decision_model_replace(
+    *, ruleset: Ruleset, xml: str | bytes, actor, change_reason: str = EDITOR_CHANGE_REASON
+) -> DecisionModel:
+    """Replace a draft decision-table version's model by the DMN XML `xml` (what the admin's
+    dmn-js editor saves). All or nothing: XML that cannot be read (naming the element and
+    line), a model with problems (naming the decision, row and cell) or one over the import
+    limits raises RulesetInvalid listing every problem, and nothing is written; a published
+    version raises RulesetReadOnly, a role without `edit` NotAllowed."""
+    capability_require(actor=actor, tenant=ruleset.tenant, capability=Capability.EDIT)
+    with transaction.atomic():
+        locked = Ruleset.objects.select_for_update().get(pk=ruleset.pk)
+        heading = f"{locked.name} {locked.version} was not saved"
+        if locked.kind != RulesetKind.DECISION_TABLE:
+            raise RulesetInvalid(
+                [Problem(None, f"{locked.name} is a scoring ruleset, not a DMN model", "kind")],
+                heading=heading,
+            )
+        ruleset_editable_check(locked)
+        definitions = _editor_definitions(xml, heading=heading)
+        problems = dmn.definitions_problems(definitions, semantics=str(locked.semantics))
+        errors = [problem for problem in problems if problem.severity != WARNING]
+        if errors:
+            raise RulesetInvalid(errors, heading=heading)
+        model = DecisionModel.objects.filter(ruleset=locked).first() or DecisionModel(
+            ruleset=locked
+        )
+        model.definitions = definitions.as_dict()
+        model._history_user = actor
+        if change_reason:
+            model._change_reason = change_reason
+        model.save()
+        # A new revision drops cached compilations of the version (as every draft edit does).
+        changes = {"revision": F("revision") + 1, "updated_at": timezone.now()}
+        if actor is not None:
+            changes["updated_by"] = actor
+        Ruleset.objects.filter(pk=locked.pk).update(**changes)
+        change_record()
+    return model
+
+
+def _editor_definitions(xml: str | bytes, *, heading: str) -> dmn.Definitions:
+    content = xml.encode("utf-8") if isinstance(xml, str) else bytes(xml)
+    limit = settings.IMPORT_MAX_DOCUMENT_BYTES
+    if len(content) > limit:
+        raise RulesetInvalid(
+            [Problem(None, f"the model is {len(content):,} bytes; at most {limit:,}", "")],
+            heading=heading,
+        )
+    try:
+        definitions = dmn.read_dmn(content)
+    except dmn.DmnImportError as error:
+        raise RulesetInvalid(error.problems, heading=heading) from error
+    rows = sum(
+        len(decision.logic.rules)
+        for decision in definitions.decisions
+        if isinstance(decision.logic, dmn.DecisionTable)
+    )
+    if rows > settings.IMPORT_MAX_RULES:
+        raise RulesetInvalid(
+            [
+                Problem(
+                    None, f"the model has {rows:,} rows; at most {settings.IMPORT_MAX_RULES:,}", ""
+                )
+            ],
+            heading=heading,
+        )
+    return definitions
 
 
 def decision_model_copy(*, source: Ruleset, draft: Ruleset, actor) -> None:

@@ -1,13 +1,14 @@
 """Revert a draft to one of its history entries: its fields, rules, catalog links, patterns and
-test cases, in one transaction, recorded as one history entry (one date, user and reason)."""
+test cases, or a decision table's DMN model, in one transaction, recorded as one history entry
+(one date, user and reason)."""
 
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from rules.change_notifications import change_record
-from rules.choices import Capability
-from rules.models import Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+from rules.choices import Capability, RulesetKind
+from rules.models import DecisionModel, Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
 from rules.selectors.version_history import ruleset_entry_moment, ruleset_state_at
 from rules.services.editing import RULESET_EDITABLE_FIELDS, ruleset_editable_check
 from rules.services.tenancy import capability_require
@@ -49,6 +50,11 @@ def ruleset_revert(*, ruleset_id: int, history_id: int, actor) -> Ruleset:
             **_of_ruleset(model, ruleset_id)
         ).update(history_user=actor, history_change_reason=reason, history_date=now)
 
+    if ruleset.kind == RulesetKind.DECISION_TABLE and state.definitions is not None:
+        _model_restore(ruleset_id, state.definitions.as_dict(), actor=actor, reason=reason)
+        DecisionModel.history.filter(ruleset_id=ruleset_id, history_date__gte=started).update(
+            history_date=now
+        )
     if state.ruleset is not None:
         for name in RULESET_EDITABLE_FIELDS:
             setattr(ruleset, name, getattr(state.ruleset, name))
@@ -63,6 +69,16 @@ def ruleset_revert(*, ruleset_id: int, history_id: int, actor) -> Ruleset:
     ).update(history_date=now)
     change_record()
     return ruleset
+
+
+def _model_restore(ruleset_id: int, definitions: dict, *, actor, reason: str) -> None:
+    model = DecisionModel.objects.filter(ruleset_id=ruleset_id).first()
+    if model is None or model.definitions == definitions:
+        return
+    model.definitions = definitions
+    model._history_user = actor
+    model._change_reason = reason
+    model.save()
 
 
 def _of_ruleset(model, ruleset_id: int) -> dict:

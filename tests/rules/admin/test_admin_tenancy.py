@@ -131,6 +131,9 @@ OBJECT_PAGES = {
     "ruleset pattern coverage": lambda w: reverse(
         "admin:executions_executionlog_pattern_coverage", args=[w["ruleset"].pk]
     ),
+    "ruleset decision model": lambda w: reverse(
+        "admin:rules_ruleset_decision_model", args=[w["ruleset"].pk]
+    ),
     "condition change": lambda w: reverse("admin:rules_condition_change", args=[w["condition"].pk]),
     "condition history": lambda w: reverse(
         "admin:rules_condition_history", args=[w["condition"].pk]

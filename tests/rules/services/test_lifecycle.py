@@ -335,3 +335,20 @@ class TestDatabaseConstraints:
         PatternFactory(ruleset=ruleset, pattern_key="Y")
         with pytest.raises(IntegrityError), transaction.atomic():
             PatternFactory(ruleset=ruleset, pattern_key="Y")
+
+
+def test_four_eyes_counts_an_edit_of_a_decision_tables_model(tenant, member, settings):
+    """An admin who changed a draft's DMN model (the admin's editor) may not activate it."""
+    from rules.services.decision_models import decision_model_replace, decision_model_xml
+    from rules.services.ruleset_import import ruleset_import
+    from tests.support import TEST_DATA
+
+    settings.RULESET_FOUR_EYES = True
+    document = (TEST_DATA / "dmn" / "loan_offer.dmn").read_bytes()
+    loans = ruleset_import(tenant=tenant, actor=None, document=document, name="loans").created
+    both = member(Role.ADMIN, username="carol")
+    decision_model_replace(ruleset=loans, xml=decision_model_xml(loans), actor=both)
+    with pytest.raises(TransitionNotAllowed, match="Four-eyes"):
+        lifecycle.ruleset_activate(ruleset_id=loans.pk, actor=both)
+    other = member(Role.APPROVER, username="dave")
+    assert lifecycle.ruleset_activate(ruleset_id=loans.pk, actor=other).status == "active"
