@@ -11,6 +11,7 @@ import time
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from executions.api.evaluate import (
@@ -27,6 +28,7 @@ from executions.api.original_requests import (
     correlation_id_known,
     correlation_id_of,
     dmn_body,
+    dmn_upload_body,
     execute_body,
     original_exception_handler,
     query_bool,
@@ -45,6 +47,7 @@ from executions.api.original_schema import (
     OriginalBatchResponseSerializer,
     OriginalByIdsRequestSerializer,
     OriginalDmnRequestSerializer,
+    OriginalDmnUploadRequestSerializer,
     OriginalExecuteRequestSerializer,
     OriginalExecutionResponseSerializer,
     OriginalExecutionsListSerializer,
@@ -121,7 +124,8 @@ class OriginalEvaluationView(OriginalSystemView):
             data=body["data"],
             source=None if dry_run else ExecutionSource.API,
             caller=body.get("consumer_id") or api_client,
-            trace=dry_run,
+            # A decision table scores from its rows' matches, which the trace holds.
+            trace=dry_run or is_decision_model(compiled),
             request_id=getattr(request, "request_id", ""),
             correlation_id=correlation_id,
         )
@@ -368,10 +372,12 @@ class OriginalExecuteDmnView(OriginalEvaluationView):
         "400 DMN_INVALID, each listed in `context.problems` with the element or cell's path. "
         "`dmn_file` names a decision-table ruleset of the tenant (its active version), never a "
         "server path; another name is a 400 DMN_FILE_NOT_FOUND. The answer carries the "
-        "decisions' results in `decision_outputs` (no points: `total_points` 0, "
-        "`pattern_result` empty; `action_recommendation` the top decision's result when it is "
-        "text). Logged like our evaluate (source `api`) unless `dry_run`, a `dmn_content` row "
-        "named by the model's name and `sha256:<12 hex>` as its version.",
+        "decisions' results in `decision_outputs`, and scores as the original did: every "
+        "matching row adds 10 points (weight 1) and its first output's text to "
+        "`pattern_result`; a dry run lists every row in `rule_evaluations` (`<decision> - Rule "
+        "N`); `action_recommendation` is the top decision's result when it is text. Logged "
+        "like our evaluate (source `api`) unless `dry_run`, a `dmn_content` row named by the "
+        "model's name and `sha256:<12 hex>` as its version.",
         request=OriginalDmnRequestSerializer,
         parameters=ORIGINAL_HEADER_PARAMETERS,
         responses={200: OriginalExecutionResponseSerializer, **ORIGINAL_ERRORS},
@@ -379,6 +385,27 @@ class OriginalExecuteDmnView(OriginalEvaluationView):
     )
     def post(self, request):
         return self.evaluate_request(request, dmn_body(request))
+
+
+class OriginalExecuteDmnUploadView(OriginalExecuteDmnView):
+    # The one form body of the API: the original's clients upload the file as multipart.
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="original_rules_execute_dmn_upload",
+        summary="Execute an uploaded DMN file (the original's POST "
+        "/api/v1/rules/execute-dmn-upload)",
+        description="multipart/form-data: `file` (a .dmn file, else 400 INVALID_FILE_TYPE; not "
+        "UTF-8: 400 DMN_READ_ERROR), `data` (the input, a JSON object as text), `dry_run` "
+        "(true/false) and `correlation_id`. The file runs exactly as execute-dmn's "
+        "`dmn_content` (compiled once per content, same answer, same log row).",
+        request={"multipart/form-data": OriginalDmnUploadRequestSerializer},
+        parameters=ORIGINAL_HEADER_PARAMETERS,
+        responses={200: OriginalExecutionResponseSerializer, **ORIGINAL_ERRORS},
+    )
+    def post(self, request):
+        return self.evaluate_request(request, dmn_upload_body(request))
 
 
 class OriginalExecutionsView(OriginalSystemView):

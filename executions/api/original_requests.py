@@ -8,6 +8,7 @@ and the ErrorResponse of `api/middleware/errors.py`.
 import uuid
 from datetime import UTC, datetime
 
+import orjson
 from django.conf import settings
 from rest_framework import status
 
@@ -173,6 +174,66 @@ def dmn_body(request) -> dict:
             if given
             else {},
         )
+    return body
+
+
+_FORM_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def dmn_upload_body(request) -> dict:
+    """The original's execute-dmn-upload form (multipart: `file` a .dmn file, `data` a JSON
+    object as text, `dry_run`, `correlation_id`) as the body execute-dmn runs, the file's XML
+    as `dmn_content`; its INVALID_FILE_TYPE and DMN_READ_ERROR 400s, other problems 422."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise OriginalApiError(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            code="MISSING_DMN_SOURCE",
+            message="A DMN file must be uploaded as the form field 'file'",
+        )
+    if not (upload.name or "").lower().endswith(".dmn"):
+        raise OriginalApiError(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            code="INVALID_FILE_TYPE",
+            message=f"File must have .dmn extension: {upload.name}",
+            details={"filename": upload.name},
+        )
+    limit = settings.IMPORT_MAX_DOCUMENT_BYTES
+    if upload.size > limit:
+        raise body_invalid([("file", f"the file is {upload.size:,} bytes; at most {limit:,}")])
+    try:
+        content = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise OriginalApiError(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            code="DMN_READ_ERROR",
+            error_type="ConfigurationError",
+            message=f"Failed to read DMN file {upload.name}: not UTF-8 ({error.reason} at byte "
+            f"{error.start})",
+            details={"filename": upload.name},
+        ) from error
+    problems: list = []
+    form = request.POST
+    body: dict = {"dmn_content": content}
+    if "data" not in form:
+        problems.append(("data", "field required"))
+    else:
+        try:
+            body["data"] = orjson.loads(form["data"])
+        except orjson.JSONDecodeError as error:
+            problems.append(("data", f"must be a JSON object as text: {error}"))
+        else:
+            _data_field(body, problems)
+    dry_run = form.get("dry_run", "false").strip().lower()
+    if dry_run in _FORM_BOOLEANS:
+        body["dry_run"] = _FORM_BOOLEANS[dry_run]
+    else:
+        problems.append(("dry_run", "must be true or false"))
+    if form.get("correlation_id"):
+        body["correlation_id"] = form["correlation_id"]
+    _common_fields(body, problems)
+    if problems:
+        raise body_invalid(problems)
     return body
 
 

@@ -68,6 +68,19 @@ class OriginalDmnRequestSerializer(OriginalExecuteRequestSerializer):
     )
 
 
+class OriginalDmnUploadRequestSerializer(serializers.Serializer):
+    """The original's execute-dmn-upload form (multipart/form-data)."""
+
+    file = serializers.FileField(
+        help_text="A DMN 1.1-1.3 file (.dmn), read as execute-dmn's dmn_content."
+    )
+    data = serializers.CharField(
+        help_text='The input: a JSON object as text, e.g. {"season": "Fall"}.'
+    )
+    dry_run = serializers.BooleanField(required=False, default=False)
+    correlation_id = serializers.CharField(required=False)
+
+
 # --- Answers ---------------------------------------------------------------------------------
 class OriginalRuleEvaluationSerializer(serializers.Serializer):
     rule_name = serializers.CharField()
@@ -75,8 +88,12 @@ class OriginalRuleEvaluationSerializer(serializers.Serializer):
     condition = serializers.CharField()
     matched = serializers.BooleanField()
     action_result = serializers.CharField(help_text='"-" when the rule did not match.')
-    rule_point = serializers.FloatField(help_text="0 when the rule did not match.")
-    weight = serializers.FloatField(help_text="0 when the rule did not match.")
+    rule_point = serializers.FloatField(
+        help_text="0 when the rule did not match; a DMN row's is always 10."
+    )
+    weight = serializers.FloatField(
+        help_text="0 when the rule did not match; a DMN row's is always 1."
+    )
     execution_time_ms = serializers.FloatField(help_text="Not measured per rule here: 0.")
 
 
@@ -173,7 +190,8 @@ ORIGINAL_ERRORS = {
     400: _error(
         "DataValidationError: the input was refused (logged as a failure); execute-dmn: "
         "MISSING_DMN_SOURCE, MULTIPLE_DMN_SOURCES, and ConfigurationError DMN_PARSE_ERROR, "
-        "DMN_INVALID, DMN_FILE_NOT_FOUND (nothing logged)"
+        "DMN_INVALID, DMN_FILE_NOT_FOUND (nothing logged); execute-dmn-upload: "
+        "INVALID_FILE_TYPE, DMN_READ_ERROR"
     ),
     401: _error("AuthenticationError: no key, or an unknown, expired or revoked one"),
     403: _error("The API client's role does not allow this"),

@@ -27,6 +27,11 @@ urlpatterns = [
         "rules/execute-dmn", original.OriginalExecuteDmnView.as_view(), name="original-execute-dmn"
     ),
     path(
+        "rules/execute-dmn-upload",
+        original.OriginalExecuteDmnUploadView.as_view(),
+        name="original-execute-dmn-upload",
+    ),
+    path(
         "rules/<str:ruleset_name>/execute",
         original.OriginalRulesetExecuteView.as_view(),
         name="original-ruleset-execute",

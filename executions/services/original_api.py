@@ -13,13 +13,43 @@ from executions.services.decision_evaluation import is_decision_evaluation
 NO_MATCH = "-"
 
 
+# The original's DMN execution turned each table row into a scoring rule of 10 points and weight
+# 1 whose action result is the row's output (its DMN_RULES_EXECUTION_API_SPEC): every matching
+# row, whatever the hit policy, adds 10 points and its output's text to the pattern.
+DMN_ROW_POINT = 10.0
+DMN_ROW_WEIGHT = 1.0
+
+
+def _output_text(output) -> str:
+    """A row's output as the original concatenated it: the first output column's value, as text."""
+    if isinstance(output, dict):
+        output = next(iter(output.values()), None)
+    if output is None:
+        return ""
+    if isinstance(output, bool):
+        return "true" if output else "false"
+    return str(output)
+
+
+def _dmn_rows(evaluation):
+    """(decision name, 1-based row number, row trace) of every row of every decision table, in
+    the order the decisions were evaluated; needs the evaluation's trace."""
+    for decision_name, decision in (evaluation.trace or {}).items():
+        for row in decision.get("rules") or ():
+            yield decision_name, row["index"] + 1, row, decision.get("inputs") or ()
+
+
 def _answer(evaluation) -> tuple:
-    """(total_points, pattern_result, action_recommendation, decision_outputs): a decision-table
-    ruleset answers, as the original's DMN execution, with its outputs and no points."""
+    """(total_points, pattern_result, action_recommendation, decision_outputs). A decision-table
+    ruleset answers with its outputs, and scores as the original's DMN execution did (10 points
+    and the output's text per matching row; the rows come from the trace, so 0 and "" without)."""
     if is_decision_evaluation(evaluation):
         outputs = evaluation.as_dict()["outputs"]
         top = outputs.get(evaluation.top_decision)
-        return 0.0, "", top if isinstance(top, str) else None, outputs
+        matched = [row for _, _, row, _ in _dmn_rows(evaluation) if row["matched"]]
+        points = DMN_ROW_POINT * DMN_ROW_WEIGHT * len(matched)
+        pattern = "".join(_output_text(row.get("output")) for row in matched)
+        return points, pattern, top if isinstance(top, str) else None, outputs
     return (
         evaluation.total_points,
         evaluation.pattern_result,
@@ -28,15 +58,49 @@ def _answer(evaluation) -> tuple:
     )
 
 
+def _dmn_condition(cells, inputs) -> str:
+    """A row's input entries as the original's condition string: `season == "Fall" and guests
+    <= 8` (`-` entries, which match anything, are left out)."""
+    parts = []
+    for cell, column in zip(cells, inputs, strict=False):
+        entry = (cell.get("entry") or "-").strip()
+        if entry == "-":
+            continue
+        expression = column.get("expression") or cell.get("input") or ""
+        if entry[:1] in "<>":
+            parts.append(f"{expression} {entry}")
+        elif entry[:1] in "[](" or ".." in entry or "," in entry or entry.startswith("not("):
+            parts.append(f"{expression} in {entry}")
+        else:
+            parts.append(f"{expression} == {entry}")
+    return " and ".join(parts) or "-"  # every entry "-": the row matches anything
+
+
+def _dmn_rule_evaluations(evaluation) -> list[dict]:
+    return [
+        {
+            "rule_name": f"{decision_name} - Rule {number}",
+            "rule_priority": number,
+            "condition": _dmn_condition(row.get("cells") or (), inputs),
+            "matched": row["matched"],
+            "action_result": _output_text(row.get("output")) if row["matched"] else NO_MATCH,
+            "rule_point": DMN_ROW_POINT,
+            "weight": DMN_ROW_WEIGHT,
+            "execution_time_ms": 0.0,
+        }
+        for decision_name, number, row, inputs in _dmn_rows(evaluation)
+    ]
+
+
 def original_rule_evaluations(evaluation, outlines: dict) -> list[dict]:
     """The original's `rule_evaluations`: one entry per rule that ran, in execution order.
 
     As in the original, a rule that did not match reports action_result "-" and 0 points and
     weight. Per-rule time is not measured here: `execution_time_ms` is 0.0.
     """
-    entries = []
     if is_decision_evaluation(evaluation):
-        return entries  # decision tables have rows, not rules with points
+        return _dmn_rule_evaluations(evaluation)
+    entries = []
     for step in evaluation.trace or ():
         outline = outlines.get(step["rule_id"])
         matched = step["matched"]

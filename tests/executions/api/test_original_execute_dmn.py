@@ -65,7 +65,9 @@ def test_dmn_content_runs_the_model_and_logs_it(api, acme):
     assert response.status_code == 200, response.content
     answer = response.json()
     assert answer["decision_outputs"] == LOAN_OUTPUTS
-    assert (answer["total_points"], answer["pattern_result"]) == (0.0, "")
+    # As the original scored a DMN model: 10 points and the output's text per matching row
+    # (Risk's risk_medium, then Loan offer's offer_review, whose first output is "REVIEW").
+    assert (answer["total_points"], answer["pattern_result"]) == (20.0, "mediumREVIEW")
     assert (answer["dry_run"], answer["correlation_id"]) == (False, "req-dmn-1")
     assert answer["rule_evaluations"] is None
     log = ExecutionLog.objects.get(execution_id=answer["execution_id"])
@@ -107,9 +109,36 @@ def test_the_originals_sample_rules_dmn_runs_from_its_content(api):
 
     assert response.status_code == 200, response.content
     answer = response.json()
-    # The original's documented answer is pattern_result "Spareribs" with 10 points.
+    # The original's documented answer (DMN_RULES_EXECUTION_API_SPEC.md, example 1).
+    assert (answer["total_points"], answer["pattern_result"]) == (10.0, "Spareribs")
     assert answer["decision_outputs"] == {"Dish Decision": "Spareribs"}
     assert answer["action_recommendation"] == "Spareribs"
+
+
+def test_a_dry_run_lists_every_row_as_the_originals_rule_evaluations(api):
+    content = (TEST_DATA / "dmn" / "sample_rules.dmn").read_text()
+    body = {"dmn_content": content, "data": {"season": "Fall", "guests": 6}, "dry_run": True}
+    answer = execute_dmn(api, body).json()
+
+    assert [entry["rule_name"] for entry in answer["rule_evaluations"]] == [
+        "Dish Decision - Rule 1",
+        "Dish Decision - Rule 2",
+        "Dish Decision - Rule 3",
+    ]
+    first = answer["rule_evaluations"][0]
+    assert first == {
+        "rule_name": "Dish Decision - Rule 1",
+        "rule_priority": 1,
+        "condition": 'season == "Fall" and guests <= 8',
+        "matched": True,
+        "action_result": "Spareribs",
+        "rule_point": 10.0,
+        "weight": 1.0,
+        "execution_time_ms": 0.0,
+    }
+    assert [entry["rule_name"] for entry in answer["would_match"]] == ["Dish Decision - Rule 1"]
+    assert answer["rule_evaluations"][1]["action_result"] == "-"
+    assert len(answer["would_not_match"]) == 2
 
 
 def test_xml_that_is_no_dmn_model_is_a_parse_error_naming_the_element(api):
@@ -188,3 +217,93 @@ def test_a_body_without_data_is_the_originals_422(api):
 
     assert response.status_code == 422
     assert response.json()["context"]["errors"][0]["loc"] == ["body", "data"]
+
+
+# --- execute-dmn-upload: the same model as a multipart file ---------------------------------
+SAMPLE = (TEST_DATA / "dmn" / "sample_rules.dmn").read_bytes()
+
+
+def upload_dmn(client, fields, *, filename="sample_rules.dmn", content=SAMPLE):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    form = dict(fields)
+    if filename is not None:
+        form["file"] = SimpleUploadedFile(filename, content, content_type="application/xml")
+    return client.post("/api/v1/rules/execute-dmn-upload", form, format="multipart")
+
+
+def test_an_uploaded_file_runs_as_dmn_content_and_is_logged(api, acme):
+    fields = {"data": '{"season": "Fall", "guests": 6}', "correlation_id": "req-002"}
+    response = upload_dmn(api, fields)
+
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert (answer["total_points"], answer["pattern_result"]) == (10.0, "Spareribs")
+    assert (answer["dry_run"], answer["correlation_id"]) == (False, "req-002")
+    log = ExecutionLog.objects.get(execution_id=answer["execution_id"])
+    assert (log.tenant_id, log.correlation_id) == (acme.pk, "req-002")
+    assert log.ruleset_version.startswith("sha256:")
+    # The same bytes as dmn_content are the same compiled model and the same log version.
+    again = execute_dmn(api, {"dmn_content": SAMPLE.decode(), "data": {"season": "Fall"}})
+    other = ExecutionLog.objects.get(execution_id=again.json()["execution_id"])
+    assert other.ruleset_version == log.ruleset_version
+
+
+def test_an_uploaded_dry_run_lists_the_rows_and_logs_nothing(api):
+    response = upload_dmn(api, {"data": '{"season": "Winter", "guests": 4}', "dry_run": "true"})
+
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["dry_run"] is True and answer["pattern_result"] == "Roastbeef"
+    assert len(answer["rule_evaluations"]) == 3
+    assert ExecutionLog.objects.count() == 0
+
+
+def test_an_upload_that_is_no_dmn_file_is_the_originals_invalid_file_type(api):
+    response = upload_dmn(api, {"data": "{}"}, filename="rules.json", content=b"{}")
+
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_FILE_TYPE"
+    assert "rules.json" in response.json()["message"]
+
+
+def test_an_upload_without_a_file_is_missing_the_source(api):
+    response = upload_dmn(api, {"data": "{}"}, filename=None)
+
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "MISSING_DMN_SOURCE"
+
+
+def test_an_upload_that_is_not_utf8_is_a_read_error(api):
+    response = upload_dmn(api, {"data": "{}"}, content=b"<definitions>\xff\xfe</definitions>")
+
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "DMN_READ_ERROR"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({}, "data"),
+        ({"data": "not json"}, "data"),
+        ({"data": "[1, 2]"}, "data"),
+        ({"data": "{}", "dry_run": "maybe"}, "dry_run"),
+    ],
+)
+def test_a_bad_upload_form_is_the_originals_422_naming_the_field(api, fields, field):
+    response = upload_dmn(api, fields)
+
+    assert response.status_code == 422, response.content
+    answer = response.json()
+    assert answer["error_code"] == "VALIDATION_ERROR"
+    assert [error["loc"] for error in answer["context"]["errors"]] == [["body", field]]
+    assert ExecutionLog.objects.count() == 0
+
+
+def test_a_bad_model_uploaded_names_the_cell(api):
+    bad = SAMPLE.replace(b"&lt;= 8", b"&lt;&lt; 8", 1)
+    response = upload_dmn(api, {"data": "{}"}, content=bad)
+
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "DMN_INVALID"
+    assert response.json()["context"]["problems"][0]["rule_id"] == "Rule1"
