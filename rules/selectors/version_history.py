@@ -1,12 +1,25 @@
 """A ruleset version as it stood at one of its history entries: its own fields, rules, catalog
-links, patterns and test cases (simple-history's `as_of`)."""
+links, patterns and test cases, and the tenant's catalog entries and attributes they used as
+those stood then (simple-history's `as_of`)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from rules.choices import RulesetKind
 from rules.engine import dmn
-from rules.models import DecisionModel, Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+from rules.models import (
+    Action,
+    Attribute,
+    Condition,
+    DecisionModel,
+    Pattern,
+    Rule,
+    RuleCondition,
+    Ruleset,
+    RulesetTestCase,
+)
+from rules.selectors.decision_diff import decision_model_parts
+from rules.selectors.version_diff import TEST_CASE_FIELDS, attribute_names_read, scoring_parts
 
 # One save of a form writes the ruleset and then each of its parts, milliseconds apart: an entry
 # stands for its whole save, so records that follow it with no pause longer than this belong to it.
@@ -23,28 +36,31 @@ class VersionState:
     links: list[RuleCondition] = field(default_factory=list)
     patterns: list[Pattern] = field(default_factory=list)
     test_cases: list[RulesetTestCase] = field(default_factory=list)
+    # The tenant's catalog rows the links, patterns and rules used, as they stood at `at`.
+    conditions: list[Condition] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    attributes: list[Attribute] = field(default_factory=list)
     # A decision table's DMN model as it stood (None: none, or a scoring version).
     definitions: dmn.Definitions | None = None
 
     def as_diffable(self) -> dict[str, dict[str, dict]]:
         """The shape of version_diff.ruleset_parts_state, to diff a point against now."""
-        from rules.selectors.decision_diff import decision_model_parts
-        from rules.selectors.version_diff import PATTERN_FIELDS, RULE_FIELDS, TEST_CASE_FIELDS
-
-        def rows(objects, key, fields):
-            return {
-                getattr(o, key): {"key": getattr(o, key), **{f: getattr(o, f) for f in fields}}
-                for o in objects
-            }
-
-        test_cases = rows(self.test_cases, "name", TEST_CASE_FIELDS)
+        test_cases = {
+            case.name: {name: getattr(case, name) for name in TEST_CASE_FIELDS}
+            for case in self.test_cases
+        }
         if self.ruleset is not None and self.ruleset.kind == RulesetKind.DECISION_TABLE:
             return {**decision_model_parts(self.definitions), "test cases": test_cases}
-        return {
-            "rules": rows(self.rules, "rule_id", RULE_FIELDS),
-            "patterns": rows(self.patterns, "pattern_key", PATTERN_FIELDS),
-            "test cases": test_cases,
-        }
+        return scoring_parts(
+            ruleset=self.ruleset,
+            rules=self.rules,
+            links=self.links,
+            patterns=self.patterns,
+            conditions=self.conditions,
+            actions=self.actions,
+            attributes=self.attributes,
+            test_cases=test_cases,
+        )
 
 
 def _part_records(ruleset_id: int) -> list[tuple[datetime, int | None]]:
@@ -100,21 +116,39 @@ def ruleset_state_at(*, ruleset_id: int, at: datetime) -> VersionState:
         .filter(ruleset_id=ruleset_id)
         .order_by("priority", "position", "rule_id")
     )
+    links = list(
+        RuleCondition.history.as_of(at)
+        .filter(rule_id__in=[r.pk for r in rules])
+        .order_by("rule_id", "position")
+    )
+    patterns = list(Pattern.history.as_of(at).filter(ruleset_id=ruleset_id).order_by("pattern_key"))
+    # Catalog entries are edited apart from any version: read each as it stood at `at` too.
+    conditions = list(
+        Condition.history.as_of(at).filter(id__in={link.condition_id for link in links})
+    )
+    actions = list(
+        Action.history.as_of(at).filter(
+            id__in={p.action_id for p in patterns if p.action_id is not None}
+        )
+    )
+    names = attribute_names_read(rules, conditions)
+    attributes = (
+        list(Attribute.history.as_of(at).filter(tenant_id=ruleset.tenant_id, name__in=names))
+        if ruleset is not None and names
+        else []
+    )
     return VersionState(
         at=at,
         ruleset=ruleset.instance if ruleset is not None else None,
         rules=rules,
-        links=list(
-            RuleCondition.history.as_of(at)
-            .filter(rule_id__in=[r.pk for r in rules])
-            .order_by("rule_id", "position")
-        ),
-        patterns=list(
-            Pattern.history.as_of(at).filter(ruleset_id=ruleset_id).order_by("pattern_key")
-        ),
+        links=links,
+        patterns=patterns,
         test_cases=list(
             RulesetTestCase.history.as_of(at).filter(ruleset_id=ruleset_id).order_by("name")
         ),
+        conditions=conditions,
+        actions=actions,
+        attributes=attributes,
         definitions=_definitions_at(ruleset_id, at),
     )
 

@@ -221,6 +221,7 @@ def ruleset_new_version(*, ruleset_id: int, actor, version: str | None = None) -
         metadata={**source.metadata, "cloned_from": source.version},
         semantics=source.semantics,
         input_validation=source.input_validation,
+        default_recommendation=source.default_recommendation,
         kind=source.kind,
         created_by=actor,
         updated_by=actor,
