@@ -9,6 +9,7 @@ Every write goes through `rules.services`; `?ruleset=<id>` scopes a list to one 
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 
 from rules.admin.attribute_widgets import attribute_catalog_choices
@@ -19,6 +20,7 @@ from rules.choices import Capability, ItemStatus, RulesetStatus
 from rules.errors import ServiceError
 from rules.models import Action, Condition, Pattern, Rule, Ruleset, RulesetTestCase
 from rules.services import editing, test_cases
+from rules.services.validation import ruleset_validation_report_cached
 from rules.tenant_roles import caller_capabilities
 
 # Above this many rules (or patterns, or test cases) a version's change form links to the part's
@@ -27,11 +29,18 @@ INLINE_PART_LIMIT = 50
 
 RULESET_PARAMETER = "ruleset"
 
-
 def part_list_url(model, ruleset_id: int) -> str:
     opts = model._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
     return f"{url}?{RULESET_PARAMETER}={ruleset_id}"
+
+
+def validation_panel(ruleset: Ruleset | None):
+    """The draft's validation panel (services/validation.py), or None off a draft. Lazy: only a
+    page that renders it pays for it, not a list's POST that redirects."""
+    if ruleset is None or ruleset.status != RulesetStatus.DRAFT:
+        return None
+    return SimpleLazyObject(lambda: ruleset_validation_report_cached(ruleset))
 
 
 def pattern_rewrite_report(model_admin, request, part) -> None:
@@ -74,6 +83,9 @@ class RulesetPartAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, admin.Mode
 
     list_per_page = 50
     list_select_related = ("ruleset",)
+    # Both add the draft's validation panel (one include shared with the version's form).
+    change_list_template = "admin/rules/ruleset_part_change_list.html"
+    change_form_template = "admin/rules/ruleset_part_change_form.html"
 
     def object_tenant_id(self, obj) -> int:
         return obj.ruleset.tenant_id
@@ -110,10 +122,19 @@ class RulesetPartAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, admin.Mode
 
     def changelist_view(self, request, extra_context=None):
         ruleset = self.scoped_ruleset(request)
-        context = {"scoped_ruleset": ruleset, **(extra_context or {})}
+        context = {
+            "scoped_ruleset": ruleset,
+            "validation": validation_panel(ruleset),
+            **(extra_context or {}),
+        }
         if ruleset is not None:
             context["title"] = f"{self.opts.verbose_name_plural.capitalize()} of {ruleset}"
         return super().changelist_view(request, context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        ruleset = obj.ruleset if obj is not None else self.scoped_ruleset(request)
+        context.setdefault("validation", validation_panel(ruleset))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

@@ -4,6 +4,7 @@ constants that cannot mean what their operator compares (errors where that is ce
 import re
 from dataclasses import dataclass, field
 
+from rules.change_notifications import ProcessCache, caches_generation
 from rules.errors import problem_text
 from rules.models import Rule, Ruleset
 from rules.services.attributes import ruleset_attribute_findings
@@ -17,6 +18,13 @@ NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 # 10,000 or 1 000 or 1'000: a number written for people, which the engine reads as text.
 GROUPED_NUMBER = re.compile(r"^[+-]?\d{1,3}([,' ]\d{3})+(\.\d+)?$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$")
+
+# A draft's report per (id, revision): paging, searching or moving between its lists recomputes
+# nothing, and every save through the services is a new revision (and clears these caches), so
+# the reload after a save is fresh. Only an attributes-catalog edit in another process without
+# change notifications can show stale findings, for at most VALIDATION_REPORT_SECONDS.
+VALIDATION_REPORT_SECONDS = 60.0
+_reports = ProcessCache("validation reports", lambda: VALIDATION_REPORT_SECONDS)
 
 
 @dataclass
@@ -67,4 +75,15 @@ def ruleset_validation_report(ruleset: Ruleset) -> ValidationReport:
     catalog_errors, catalog_warnings = ruleset_attribute_findings(ruleset)
     report.errors += [e for e in catalog_errors if e.partition(":")[0] not in unfit]
     report.warnings += catalog_warnings
+    return report
+
+
+def ruleset_validation_report_cached(ruleset: Ruleset) -> ValidationReport:
+    """ruleset_validation_report, computed once per revision of the version (the part lists)."""
+    key = (ruleset.pk, ruleset.revision)
+    report = _reports.get(key)
+    if report is None:
+        generation = caches_generation()
+        report = ruleset_validation_report(ruleset)
+        _reports.put(key, report, generation)
     return report
