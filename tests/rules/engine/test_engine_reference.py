@@ -271,7 +271,12 @@ def test_compiled_evaluator_agrees_with_the_reference_interpreter(spec, samples,
     compiled = compile_ruleset(spec)
     for data in samples:
         pattern, total, matched, recommendation = reference_evaluate(spec, data)
-        for evaluation in (compiled.evaluate(data), compiled.evaluate(data, trace=True)):
+        # No budget: these compare answers, and a loaded CI machine must not stop a run.
+        runs = (
+            compiled.evaluate(data, budget_seconds=None),
+            compiled.evaluate(data, trace=True, budget_seconds=None),
+        )
+        for evaluation in runs:
             assert evaluation.pattern_result == pattern
             assert math.isclose(evaluation.total_points, total, abs_tol=1e-9)
             assert evaluation.matched_rules == matched
@@ -288,7 +293,7 @@ def test_trace_reason_is_matched_exactly_when_the_reference_holds(condition, dat
             {"rule_id": "R", "attribute": attribute, "condition": operator, "constant": constant}
         ],
     }
-    (entry,) = compile_ruleset(spec).evaluate(data, trace=True).trace
+    (entry,) = compile_ruleset(spec).evaluate(data, trace=True, budget_seconds=None).trace
     expected = reference_holds(operator, constant, reference_lookup(data, attribute))
     assert entry["matched"] is expected
     assert (entry["reason"] == "matched") is expected
