@@ -29,6 +29,7 @@ INLINE_PART_LIMIT = 50
 
 RULESET_PARAMETER = "ruleset"
 
+
 def part_list_url(model, ruleset_id: int) -> str:
     opts = model._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")

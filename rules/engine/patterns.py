@@ -28,23 +28,36 @@ DEFAULT = "default"
 MEMO_CHARACTERS = 1_000_000
 
 
-# A wildcard index node holds at most this many keys before it is split on a position. Keys with
-# `*` at a split position go down every branch, so the index is bounded: in depth, in the keys it
-# holds in all (a multiple of the keys), and in the (key, position) pairs one split weighs.
-LEAF_KEYS = 3
-INDEX_DEPTH = 12
-INDEX_SIZE_FACTOR = 8
+# The wildcard index: a decision tree on the positions that tell the keys apart, as generated
+# code. A node holding more than LEAF_KEYS keys is split on a position; keys with `*` there go
+# down every branch, so the index is bounded: in depth, in the keys it holds in all (a multiple
+# of the keys), in the branches of one split, and in the (key, position) pairs one split weighs.
+LEAF_KEYS = 1
+INDEX_DEPTH = 16
+INDEX_SIZE_FACTOR = 4
+SPLIT_BRANCHES = 8
 SPLIT_WEIGHING_BUDGET = 5_000
+
+# A leaf tests its keys in order, each on the positions its path left open: one comparison per
+# position when there are at most CHAIN_POSITIONS, else PREFILTER_POSITIONS comparisons (a result
+# that matches no key usually fails one of them) before the key's regular expression; first
+# the positions where the key is least like the other keys, the likeliest to rule a result out.
+CHAIN_POSITIONS = 8
+PREFILTER_POSITIONS = 4
+# A leaf with more keys than this (the index ran out of depth or room) matches them with one
+# expression, an alternative per key, the most specific first.
+LEAF_CHAIN_KEYS = 4
 
 
 class PatternTable:
     """The keys of one ruleset, ready to answer `match(result)`; immutable once built apart from
     its memo of missed results, and thread-safe.
 
-    Wildcard keys are indexed once: a small decision tree on the positions most keys fix (one
-    dict lookup per level), whose leaves hold a few keys as one regular expression with an
-    alternative per key, the most specific first (fewest wildcards, then the key that sorts
-    first). `fullmatch` takes the first alternative that matches.
+    Wildcard keys are indexed once per key length: generated code that compares one character
+    per level of a decision tree until one key is left (or none), then tests that key on the
+    positions the path did not decide: a few comparisons, then one regular expression. Keys
+    are kept most specific first (fewest wildcards, then the key that sorts first) in every
+    node, and a leaf answers with the first of its keys that matches.
     """
 
     __slots__ = ("exact", "answers", "default", "_index", "_no_key", "_memo", "_room")
@@ -123,46 +136,18 @@ class PatternTable:
         return find(result)[2] if find is not None else None
 
 
-# Leaves with more characters than this check keys segment by segment instead of compiling an
-# expression (compiling a thousand-character expression costs milliseconds).
+# Keys longer than this are tested segment by segment instead of by an expression (compiling a
+# thousand-character expression costs milliseconds).
 LEAF_EXPRESSION_CHARACTERS = 1024
 
 
 class _Leaf:
-    """A few keys, most specific first. Short ones are matched by one expression (compiled with
-    the index); long ones by their fixed segments, each a `startswith` at its offset."""
+    """A few keys, most specific first."""
 
-    __slots__ = ("keys", "_expression", "_segments")
+    __slots__ = ("keys",)
 
     def __init__(self, keys: list[str]):
         self.keys = tuple(keys)
-        self._expression = None
-        self._segments = None
-        if sum(len(key) for key in keys) > LEAF_EXPRESSION_CHARACTERS:
-            self._segments = tuple(
-                tuple((run.start(), run.group()) for run in re.finditer(r"[^*]+", key))
-                for key in keys
-            )
-
-    @property
-    def short(self) -> bool:
-        return self._segments is None
-
-    def compiled(self):
-        if self._expression is None:
-            self._expression = re.compile(
-                "|".join(f"({_key_expression(key)})" for key in self.keys), re.DOTALL
-            )
-        return self._expression
-
-    def find(self, result: str) -> str | None:
-        if self._segments is not None:
-            for key, segments in zip(self.keys, self._segments, strict=True):
-                if all(result.startswith(text, start) for start, text in segments):
-                    return key
-            return None
-        found = self.compiled().fullmatch(result)
-        return self.keys[found.lastindex - 1] if found is not None else None
 
 
 class _Split:
@@ -187,7 +172,7 @@ def _index_node(keys: list[str], used: frozenset, depth: int, room: list):
     position = _best_split(keys, used)
     if position is None:
         return _Leaf(keys)
-    chars = {key[position] for key in keys} - {WILDCARD}
+    chars = sorted({key[position] for key in keys} - {WILDCARD})
     otherwise = [key for key in keys if key[position] == WILDCARD]
     subsets = {char: [key for key in keys if key[position] in (char, WILDCARD)] for char in chars}
     room[0] -= sum(len(subset) for subset in subsets.values()) + len(otherwise)
@@ -202,45 +187,126 @@ def _index_node(keys: list[str], used: frozenset, depth: int, room: list):
 def _index_function(root, answers: dict, no_key: tuple, memo: dict, room: int, length: int):
     """The index as one generated function (result) -> the answer of the most specific wildcard
     key, or `no_key`, remembered in `memo` while it has room: nested comparisons of one
-    character each, then a leaf's expression; no call or attribute lookup per level."""
-    namespace: dict = {"ANSWERS": answers, "NO_KEY": no_key, "MEMO": memo, "ROOM": room}
-    lines = ["def find(r):", f"    if len(r) != {length}:", "        return NO_KEY"]
+    character each, then a leaf's tests; no call or attribute lookup per level, and no call at
+    all for a result the comparisons rule out."""
+    namespace: dict = {}
+    names: dict = {}
+    # How many keys each (position, character) would let through: a leaf compares first the
+    # positions where its key is least like the others, the likeliest to rule a result out.
+    agreeing: dict = {}
+    for key in answers:
+        if len(key) == length:
+            for i, char in enumerate(key):
+                agreeing[i, char] = agreeing.get((i, char), 0) + 1
+    # No length check up front: a shorter result fails on an IndexError, and every test that
+    # ends a path checks the length (a key's expression fullmatches only its own length).
+    lines = ["def index(NO_KEY, MEMO, ROOM):", "    def find(r):", "        try:"]
+    sized = f"len(r) == {length}"
 
-    def emit(node, depth: int) -> None:
+    def bound(kind: str, key: str, make):
+        """The namespace name of `make(key, name)`, one per key and kind, shared by leaves."""
+        name = names.get((kind, key))
+        if name is None:
+            name = names[(kind, key)] = f"{kind}{len(names)}"
+            namespace[name] = make(key, name)
+        return name
+
+    def key_test(key: str, used: frozenset) -> str:
+        """The test of `key` on the positions `used` left open, and of the length."""
+        open_ = [(i, char) for i, char in enumerate(key) if char != WILDCARD and i not in used]
+        open_.sort(key=lambda item: agreeing[item] + agreeing.get((item[0], WILDCARD), 0))
+        if len(open_) <= CHAIN_POSITIONS:
+            tests = [f"r[{i}] == {char!r}" for i, char in open_] + [sized]
+        else:
+            tests = [f"r[{i}] == {char!r}" for i, char in open_[:PREFILTER_POSITIONS]]
+            match = bound("match", key, lambda key, name: _FirstUse(namespace, name, key))
+            tests.append(f"{match}(r) is not None")
+        return " and ".join(tests)
+
+    def emit(node, depth: int, used: frozenset) -> None:
         pad = "    " * depth
         if node is None:
             lines.append(f"{pad}a = NO_KEY")
-        elif type(node) is _Leaf and node.short:
-            number = len(namespace)
-            namespace[f"match{number}"] = node.compiled().fullmatch
-            namespace[f"answers{number}"] = (no_key, *(answers[key] for key in node.keys))
-            lines.append(f"{pad}m = match{number}(r)")
-            lines.append(f"{pad}a = answers{number}[m.lastindex] if m is not None else NO_KEY")
-        elif type(node) is _Leaf:
+        elif (
+            type(node) is _Leaf
+            and len(node.keys) > LEAF_CHAIN_KEYS
+            and (sum(len(key) for key in node.keys) <= LEAF_EXPRESSION_CHARACTERS)
+        ):
             name = f"leaf{len(namespace)}"
-            namespace[name] = node.find
-            lines.append(f"{pad}k = {name}(r)")
-            lines.append(f"{pad}a = ANSWERS[k] if k is not None else NO_KEY")
+            namespace[name] = re.compile(
+                "|".join(f"({_key_expression(key)})" for key in node.keys), re.DOTALL
+            ).fullmatch
+            namespace[f"{name}_answers"] = (no_key, *(answers[key] for key in node.keys))
+            lines.append(f"{pad}m = {name}(r)")
+            lines.append(f"{pad}a = {name}_answers[m.lastindex] if m is not None else NO_KEY")
+        elif type(node) is _Leaf:
+            for number, key in enumerate(node.keys):
+                answer = bound("answer", key, lambda key, name: answers[key])
+                test = key_test(key, used)
+                lines.append(f"{pad}{'elif' if number else 'if'} {test}:")
+                lines.append(f"{pad}    a = {answer}")
+            lines.append(f"{pad}else:")
+            lines.append(f"{pad}    a = NO_KEY")
         else:
-            lines.append(f"{pad}c = r[{node.position}]")
-            for number, (char, child) in enumerate(node.branches.items()):
-                lines.append(f"{pad}{'if' if number == 0 else 'elif'} c == {char!r}:")
-                emit(child, depth + 1)
-            if node.branches:
-                lines.append(f"{pad}else:")
-                emit(node.otherwise, depth + 1)
+            position = node.position
+            inner = used | {position}
+            branches = list(node.branches.items())
+            if len(branches) == 1:
+                ((char, child),) = branches
+                lines.append(f"{pad}if r[{position}] == {char!r}:")
+                emit(child, depth + 1, inner)
             else:
-                emit(node.otherwise, depth)
+                lines.append(f"{pad}c = r[{position}]")
+                for number, (char, child) in enumerate(branches):
+                    lines.append(f"{pad}{'elif' if number else 'if'} c == {char!r}:")
+                    emit(child, depth + 1, inner)
+            lines.append(f"{pad}else:")
+            emit(node.otherwise, depth + 1, inner)
 
-    emit(root, 1)
+    emit(root, 3, frozenset())
+    lines += ["        except IndexError:", "            return NO_KEY"]
     # One dict store is atomic; racing threads can only overshoot the bound by a few.
-    lines += ["    if len(MEMO) < ROOM:", "        MEMO[r] = a", "    return a"]
+    lines += ["        if len(MEMO) < ROOM:", "            MEMO[r] = a", "        return a"]
+    lines += ["    return find"]
     exec(compile("\n".join(lines), "<pattern key index>", "exec"), namespace)  # noqa: S102
-    return namespace["find"]
+    return namespace["index"](no_key, memo, room)
+
+
+class _FirstUse:
+    """A key's matcher built on its first call, which then takes its place in the index's
+    namespace: a large index holds thousands of leaves, most of which a ruleset's traffic never
+    reaches, and compiling an expression costs a quarter of a millisecond."""
+
+    __slots__ = ("namespace", "name", "key")
+
+    def __init__(self, namespace: dict, name: str, key: str):
+        self.namespace, self.name, self.key = namespace, name, key
+
+    def __call__(self, result: str):
+        match = _key_matcher(self.key)
+        self.namespace[self.name] = match
+        return match(result)
+
+
+def _key_matcher(key: str):
+    """(result) -> not None when `key` matches it: the key's expression's `fullmatch`, or for
+    a long key a test of its length and fixed segments, each a `startswith`."""
+    if len(key) <= LEAF_EXPRESSION_CHARACTERS:
+        return re.compile(_key_expression(key), re.DOTALL).fullmatch
+    segments = tuple((run.start(), run.group()) for run in re.finditer(r"[^*]+", key))
+    length = len(key)
+
+    def segments_match(result: str):
+        if len(result) == length and all(result.startswith(t, i) for i, t in segments):
+            return True
+        return None
+
+    return segments_match
 
 
 def _best_split(keys: list[str], used: frozenset) -> int | None:
-    """The position whose largest branch holds the fewest keys, if it holds fewer than all."""
+    """The position whose largest branch holds the fewest keys, if it holds fewer than all;
+    positions fixed to more than SPLIT_BRANCHES characters are left to the leaves."""
     best, best_size = None, len(keys)
     candidates = [position for position in range(len(keys[0])) if position not in used]
     # Long keys: weigh evenly spread positions only, so that building stays linear-ish.
@@ -251,6 +317,8 @@ def _best_split(keys: list[str], used: frozenset) -> int | None:
             char = key[position]
             counts[char] = counts.get(char, 0) + 1
         wild = counts.pop(WILDCARD, 0)
+        if len(counts) > SPLIT_BRANCHES:
+            continue
         largest = max((count + wild for count in counts.values()), default=len(keys))
         if largest < best_size:
             best, best_size = position, largest
