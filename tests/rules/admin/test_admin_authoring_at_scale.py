@@ -14,6 +14,7 @@ from tests.factories import (
     large_ruleset,
     ruleset_with_rules,
 )
+from tests.support.admin_forms import rule_post
 
 pytestmark = pytest.mark.django_db
 
@@ -24,24 +25,6 @@ def change_url(ruleset) -> str:
 
 def rules_url(ruleset) -> str:
     return reverse("admin:rules_rule_changelist") + f"?ruleset={ruleset.pk}"
-
-
-def rule_post(rule, **changes) -> dict:
-    values = {
-        "rule_id": rule.rule_id,
-        "rule_name": rule.rule_name,
-        "attribute": rule.attribute,
-        "operator": rule.operator,
-        "constant": rule.constant,
-        "weight": str(rule.weight),
-        "rule_point": str(rule.rule_point),
-        "priority": str(rule.priority),
-        "action_result": rule.action_result,
-        "status": rule.status,
-        "message": rule.message,
-        "catalog_condition_ids": [str(link.condition_id) for link in rule.condition_links.all()],
-    }
-    return {**values, **changes}
 
 
 # --- Any size --------------------------------------------------------------------------------

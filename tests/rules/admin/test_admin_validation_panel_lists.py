@@ -17,6 +17,7 @@ from tests.factories import (
     large_ruleset,
     ruleset_with_rules,
 )
+from tests.support.admin_forms import rule_post
 
 pytestmark = pytest.mark.django_db
 
@@ -60,24 +61,6 @@ def report_calls(monkeypatch) -> list:
 
     monkeypatch.setattr(validation, "ruleset_validation_report", counted)
     return calls
-
-
-def rule_post(rule, **changes) -> dict:
-    values = {
-        "rule_id": rule.rule_id,
-        "rule_name": rule.rule_name,
-        "attribute": rule.attribute,
-        "operator": rule.operator,
-        "constant": rule.constant,
-        "weight": str(rule.weight),
-        "rule_point": str(rule.rule_point),
-        "priority": str(rule.priority),
-        "action_result": rule.action_result,
-        "status": rule.status,
-        "message": rule.message,
-        "catalog_condition_ids": [],
-    }
-    return {**values, **changes}
 
 
 @pytest.mark.parametrize("model_name", PART_LISTS)
