@@ -211,11 +211,22 @@ def ruleset_parts_state(ruleset: Ruleset) -> dict[str, dict[str, dict]]:
     own fields, rules (with their catalog conditions), patterns and the catalog entries and
     attributes they use; a decision table's decisions and rows; the test cases of either."""
     if ruleset_is_decision_table(ruleset):
-        return {
-            **decision_model_parts(decision_definitions(ruleset)),
-            "test cases": _test_cases_state(ruleset),
-        }
+        return decision_table_parts(
+            ruleset=ruleset,
+            definitions=decision_definitions(ruleset),
+            test_cases=_test_cases_state(ruleset),
+        )
     return _scoring_parts_now(ruleset)
+
+
+def decision_table_parts(*, ruleset, definitions, test_cases: dict) -> dict[str, dict[str, dict]]:
+    """A decision-table version's diffable parts: its decisions and rows, test cases and own
+    fields (the same kinds, now or at a history entry)."""
+    return {
+        **decision_model_parts(definitions),
+        "test cases": test_cases,
+        "ruleset": {ruleset.name: _ruleset_row(ruleset)} if ruleset is not None else {},
+    }
 
 
 def _kind_fields(kind: str, old: dict[str, dict], new: dict[str, dict]):

@@ -18,8 +18,12 @@ from rules.models import (
     Ruleset,
     RulesetTestCase,
 )
-from rules.selectors.decision_diff import decision_model_parts
-from rules.selectors.version_diff import TEST_CASE_FIELDS, attribute_names_read, scoring_parts
+from rules.selectors.version_diff import (
+    TEST_CASE_FIELDS,
+    attribute_names_read,
+    decision_table_parts,
+    scoring_parts,
+)
 
 # One save of a form writes the ruleset and then each of its parts, milliseconds apart: an entry
 # stands for its whole save, so records that follow it with no pause longer than this belong to it.
@@ -50,7 +54,9 @@ class VersionState:
             for case in self.test_cases
         }
         if self.ruleset is not None and self.ruleset.kind == RulesetKind.DECISION_TABLE:
-            return {**decision_model_parts(self.definitions), "test cases": test_cases}
+            return decision_table_parts(
+                ruleset=self.ruleset, definitions=self.definitions, test_cases=test_cases
+            )
         return scoring_parts(
             ruleset=self.ruleset,
             rules=self.rules,

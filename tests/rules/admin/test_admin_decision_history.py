@@ -134,3 +134,12 @@ def test_history_page_lists_a_model_edit_cell_by_cell(client, author, loans):
     assert ('rows of "Risk": removed', "risk_high", "") in diff
     assert ("decisions: Risk, hit policy", "FIRST", "UNIQUE") in diff
     assert "<del>&gt;= 720</del> &rarr; <ins>&gt;= 740</ins>" in page.content.decode()
+
+
+def test_compare_lists_a_decision_tables_own_fields(loans):
+    draft = lifecycle.ruleset_new_version(ruleset_id=loans.pk, actor=None)
+    Ruleset.objects.filter(pk=draft.pk).update(description="Loan offers, reviewed")
+    draft.refresh_from_db()
+
+    fields = dict(diff_by_kind(loans, draft)["ruleset"].changed)["loans"]
+    assert ("description", loans.description, "Loan offers, reviewed") in fields
