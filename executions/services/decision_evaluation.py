@@ -36,8 +36,7 @@ def compiled_evaluate(compiled, data, *, trace: bool, budget_seconds: float):
 
 def decision_output(evaluation: dmn.DmnEvaluation) -> dict:
     """What the log row stores in `output_data` (the evaluation as JSON, without the trace)."""
-    output = evaluation.as_dict()
-    output.pop("trace", None)
+    output = evaluation.as_dict(with_trace=False)
     output["top_decision"] = evaluation.top_decision
     return output
 

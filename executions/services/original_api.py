@@ -44,7 +44,7 @@ def _answer(evaluation) -> tuple:
     ruleset answers with its outputs, and scores as the original's DMN execution did (10 points
     and the output's text per matching row; the rows come from the trace, so 0 and "" without)."""
     if is_decision_evaluation(evaluation):
-        outputs = evaluation.as_dict()["outputs"]
+        outputs = evaluation.as_dict(with_trace=False)["outputs"]
         top = outputs.get(evaluation.top_decision)
         matched = [row for _, _, row, _ in _dmn_rows(evaluation) if row["matched"]]
         points = DMN_ROW_POINT * DMN_ROW_WEIGHT * len(matched)

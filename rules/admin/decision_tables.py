@@ -12,11 +12,12 @@ from django.http import Http404, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from rules.choices import Capability, RulesetStatus
+from rules.choices import Capability
 from rules.errors import NotAllowed, RulesetInvalid, ServiceError
 from rules.models import RulesetTestCase
 from rules.selectors.decision_models import ruleset_decision_outlines, ruleset_is_decision_table
 from rules.services.decision_models import decision_model_replace, decision_model_xml
+from rules.services.editing import ruleset_editable_by
 from rules.tenant_roles import caller_capabilities
 
 EDITOR_SCRIPT = "ruleengine/vendor/dmn-editor/dmn_editor.js"
@@ -77,7 +78,7 @@ class DecisionTablesAdminMixin:
             context["decision_model_editor_url"] = reverse(
                 "admin:rules_ruleset_decision_model", args=[ruleset.pk]
             )
-            context["decision_model_editable"] = self._decision_model_editable(request, ruleset)
+            context["decision_model_editable"] = ruleset_editable_by(ruleset, request.user)
         return super().change_view(request, object_id, form_url, context)
 
     def get_inline_instances(self, request, obj=None):
@@ -87,11 +88,6 @@ class DecisionTablesAdminMixin:
             instances = [inline for inline in instances if inline.model is RulesetTestCase]
         return instances
 
-    def _decision_model_editable(self, request, ruleset) -> bool:
-        return ruleset.status == RulesetStatus.DRAFT and Capability.EDIT in caller_capabilities(
-            request.user, ruleset.tenant_id
-        )
-
     def decision_model_editor_view(self, request, object_id):
         """GET: the version's model in dmn-js (read-only unless a draft the user may edit);
         POST (the editor's Save, the model's XML as the body): JSON {ok} or {problems} (400)."""
@@ -100,7 +96,7 @@ class DecisionTablesAdminMixin:
             raise Http404
         if request.method == "POST":
             return self._decision_model_save(request, ruleset)
-        editable = self._decision_model_editable(request, ruleset)
+        editable = ruleset_editable_by(ruleset, request.user)
         try:
             xml = decision_model_xml(ruleset)
         except RulesetInvalid:

@@ -21,7 +21,6 @@ from rules.errors import ServiceError
 from rules.models import Action, Condition, Pattern, Rule, Ruleset, RulesetTestCase
 from rules.services import editing, test_cases
 from rules.services.validation import ruleset_validation_report_cached
-from rules.tenant_roles import caller_capabilities
 
 # Above this many rules (or patterns, or test cases) a version's change form links to the part's
 # own list instead of rendering every row as an inline form.
@@ -92,9 +91,7 @@ class RulesetPartAdmin(ServiceFormAdminMixin, TenantScopedAdminMixin, admin.Mode
         return obj.ruleset.tenant_id
 
     def _editable(self, request, ruleset) -> bool:
-        return ruleset.status == RulesetStatus.DRAFT and Capability.EDIT in caller_capabilities(
-            request.user, ruleset.tenant_id
-        )
+        return editing.ruleset_editable_by(ruleset, request.user)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None:

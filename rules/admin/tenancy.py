@@ -9,8 +9,9 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from rules.choices import Capability, RulesetStatus
+from rules.choices import Capability
 from rules.models import Tenant
+from rules.services.editing import ruleset_editable_by
 from rules.tenant_roles import caller_capabilities, caller_may_anywhere
 
 
@@ -117,9 +118,7 @@ class DraftPartInline(admin.TabularInline):
     def _editable(self, request, obj):
         if obj is None:
             return caller_may_anywhere(request.user, Capability.EDIT)
-        return obj.status == RulesetStatus.DRAFT and Capability.EDIT in caller_capabilities(
-            request.user, obj.tenant_id
-        )
+        return ruleset_editable_by(obj, request.user)
 
     def has_add_permission(self, request, obj=None):
         return self._editable(request, obj)

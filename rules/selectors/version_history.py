@@ -69,17 +69,23 @@ class VersionState:
         )
 
 
-def _part_records(ruleset_id: int) -> list[tuple[datetime, int | None]]:
-    """(date, user id) of every history record of the version's parts, oldest first."""
+def version_part_histories(ruleset_id: int) -> tuple:
+    """The history records of a version's parts, one queryset per kind: rules, catalog links,
+    patterns, test cases and a decision table's DMN model (four-eyes and entry moments)."""
     rule_ids = Rule.history.filter(ruleset_id=ruleset_id).values("id")
-    records = []
-    for history in (
+    return (
         Rule.history.filter(ruleset_id=ruleset_id),
         RuleCondition.history.filter(rule_id__in=rule_ids),
         Pattern.history.filter(ruleset_id=ruleset_id),
         RulesetTestCase.history.filter(ruleset_id=ruleset_id),
         DecisionModel.history.filter(ruleset_id=ruleset_id),
-    ):
+    )
+
+
+def _part_records(ruleset_id: int) -> list[tuple[datetime, int | None]]:
+    """(date, user id) of every history record of the version's parts, oldest first."""
+    records = []
+    for history in version_part_histories(ruleset_id):
         records += history.values_list("history_date", "history_user_id")
     return sorted(records, key=lambda record: record[0])
 

@@ -10,17 +10,20 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from rules.choices import Capability, RulesetKind, RulesetSemantics, RulesetStatus
 from rules.engine import WARNING, Problem, dmn
-from rules.errors import RulesetInvalid, ServiceError
+from rules.errors import RulesetInvalid
 from rules.models import TEST_CASE_FIELDS, DecisionModel, Ruleset, RulesetTestCase
 from rules.selectors.rulesets import version_key
 from rules.services import editing, lifecycle
-from rules.services.decision_models import decision_model_create
+from rules.services.decision_models import (
+    decision_model_create,
+    dmn_document_read,
+    dmn_row_count,
+)
 from rules.services.import_outcome import ImportReport
 from rules.services.tenancy import capability_require
 
@@ -29,10 +32,6 @@ HEADING = "The DMN file has problems"
 XML_SUFFIXES = (".dmn", ".xml")
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_.\-]+")
 NAME_LIMIT = 100
-
-
-class DmnDocumentTooLarge(ServiceError):
-    code = "too_large"
 
 
 @dataclass(kw_only=True)
@@ -96,7 +95,7 @@ def _counts(definitions: dmn.Definitions) -> dict:
     return {
         "decisions": len(definitions.decisions),
         "decision_tables": len(tables),
-        "rows": sum(len(table.rules) for table in tables),
+        "rows": dmn_row_count(definitions),
         "literal_expressions": sum(
             isinstance(d.logic, dmn.LiteralExpression) for d in definitions.decisions
         ),
@@ -105,19 +104,11 @@ def _counts(definitions: dmn.Definitions) -> dict:
 
 
 def _read(document) -> tuple[dmn.Definitions, str]:
-    content = document.encode("utf-8") if isinstance(document, str) else bytes(document)
-    limit = settings.IMPORT_MAX_DOCUMENT_BYTES
-    if len(content) > limit:
-        raise DmnDocumentTooLarge(
-            f"The DMN file is {len(content):,} bytes; an import takes at most {limit:,} bytes "
-            "(IMPORT_MAX_DOCUMENT_BYTES)."
+    definitions = dmn_document_read(document, heading=HEADING)
+    try:
+        version = dmn.dmn_version(
+            document.encode("utf-8") if isinstance(document, str) else document
         )
-    try:
-        definitions = dmn.read_dmn(content)
-    except dmn.DmnImportError as error:
-        raise RulesetInvalid(error.problems, heading=HEADING) from error
-    try:
-        version = dmn.dmn_version(content)
     except Exception:  # noqa: BLE001 - the version only labels the report
         version = ""
     return definitions, version or ""
@@ -144,11 +135,6 @@ def decision_ruleset_import(
     definitions, source_version = _read(document)
     semantics = semantics or RulesetSemantics.STRICT.value
     counts = _counts(definitions)
-    if counts["rows"] > settings.IMPORT_MAX_RULES:
-        raise DmnDocumentTooLarge(
-            f"The DMN file has {counts['rows']:,} rows; an import takes at most "
-            f"{settings.IMPORT_MAX_RULES:,} (IMPORT_MAX_RULES)."
-        )
     problems = dmn.definitions_problems(definitions, semantics=semantics)
     errors = [p for p in problems if p.severity != WARNING]
     if errors:

@@ -9,20 +9,55 @@ import json
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from rules.change_notifications import change_record
 from rules.choices import Capability, RulesetKind
 from rules.engine import WARNING, Problem, dmn
-from rules.errors import RulesetInvalid
+from rules.errors import RulesetInvalid, ServiceError
 from rules.models import DecisionModel, Ruleset
 from rules.selectors.decision_models import decision_definitions
-from rules.services.editing import ruleset_editable_check
+from rules.services.editing import ruleset_editable_check, ruleset_touch
 from rules.services.tenancy import capability_require
 
 NO_MODEL = "the decision-table ruleset has no DMN model; import a .dmn file"
+
+
+class DmnDocumentTooLarge(ServiceError):
+    code = "too_large"
+
+
+def dmn_document_read(document: str | bytes, *, heading: str) -> dmn.Definitions:
+    """A DMN document (XML text or bytes) read within the import limits, for the import and the
+    editor's save alike: DmnDocumentTooLarge over IMPORT_MAX_DOCUMENT_BYTES or IMPORT_MAX_RULES
+    rows, RulesetInvalid naming the element and line of XML that cannot be read."""
+    content = document.encode("utf-8") if isinstance(document, str) else bytes(document)
+    limit = settings.IMPORT_MAX_DOCUMENT_BYTES
+    if len(content) > limit:
+        raise DmnDocumentTooLarge(
+            f"The DMN model is {len(content):,} bytes; at most {limit:,} bytes are taken "
+            "(IMPORT_MAX_DOCUMENT_BYTES)."
+        )
+    try:
+        definitions = dmn.read_dmn(content)
+    except dmn.DmnImportError as error:
+        raise RulesetInvalid(error.problems, heading=heading) from error
+    rows = dmn_row_count(definitions)
+    if rows > settings.IMPORT_MAX_RULES:
+        raise DmnDocumentTooLarge(
+            f"The DMN model has {rows:,} rows; at most {settings.IMPORT_MAX_RULES:,} are taken "
+            "(IMPORT_MAX_RULES)."
+        )
+    return definitions
+
+
+def dmn_row_count(definitions: dmn.Definitions) -> int:
+    """The rows of all the model's decision tables (what IMPORT_MAX_RULES bounds)."""
+    return sum(
+        len(decision.logic.rules)
+        for decision in definitions.decisions
+        if isinstance(decision.logic, dmn.DecisionTable)
+    )
 
 
 def decision_model_problems(ruleset: Ruleset) -> list[Problem]:
@@ -86,7 +121,10 @@ def decision_model_replace(
                 heading=heading,
             )
         ruleset_editable_check(locked)
-        definitions = _editor_definitions(xml, heading=heading)
+        try:
+            definitions = dmn_document_read(xml, heading=heading)
+        except DmnDocumentTooLarge as error:  # the editor lists it with the other problems
+            raise RulesetInvalid([Problem(None, str(error), "")], heading=heading) from error
         problems = dmn.definitions_problems(definitions, semantics=str(locked.semantics))
         errors = [problem for problem in problems if problem.severity != WARNING]
         if errors:
@@ -100,41 +138,8 @@ def decision_model_replace(
             model._change_reason = change_reason
         model.save()
         # A new revision drops cached compilations of the version (as every draft edit does).
-        changes = {"revision": F("revision") + 1, "updated_at": timezone.now()}
-        if actor is not None:
-            changes["updated_by"] = actor
-        Ruleset.objects.filter(pk=locked.pk).update(**changes)
-        change_record()
+        ruleset_touch(locked.pk, actor)
     return model
-
-
-def _editor_definitions(xml: str | bytes, *, heading: str) -> dmn.Definitions:
-    content = xml.encode("utf-8") if isinstance(xml, str) else bytes(xml)
-    limit = settings.IMPORT_MAX_DOCUMENT_BYTES
-    if len(content) > limit:
-        raise RulesetInvalid(
-            [Problem(None, f"the model is {len(content):,} bytes; at most {limit:,}", "")],
-            heading=heading,
-        )
-    try:
-        definitions = dmn.read_dmn(content)
-    except dmn.DmnImportError as error:
-        raise RulesetInvalid(error.problems, heading=heading) from error
-    rows = sum(
-        len(decision.logic.rules)
-        for decision in definitions.decisions
-        if isinstance(decision.logic, dmn.DecisionTable)
-    )
-    if rows > settings.IMPORT_MAX_RULES:
-        raise RulesetInvalid(
-            [
-                Problem(
-                    None, f"the model has {rows:,} rows; at most {settings.IMPORT_MAX_RULES:,}", ""
-                )
-            ],
-            heading=heading,
-        )
-    return definitions
 
 
 def decision_model_copy(*, source: Ruleset, draft: Ruleset, actor) -> None:

@@ -31,6 +31,7 @@ from rules.models import (
 )
 from rules.services.pattern_rewrite import active_rule_order, pattern_rewrite, rule_edit_describe
 from rules.services.tenancy import capability_require
+from rules.tenant_roles import caller_capabilities
 
 # Rows per INSERT of the bulk writes (imports): well under PostgreSQL's 65,535 parameters.
 BULK_BATCH_SIZE = 1000
@@ -47,6 +48,14 @@ RULESET_EDITABLE_FIELDS = (
 )
 
 
+def ruleset_editable_by(ruleset: Ruleset, user) -> bool:
+    """Whether `user` may change the version now: a draft, and `edit` in its tenant (what the
+    admin shows as editable; the services check the same on every write)."""
+    return ruleset.status == RulesetStatus.DRAFT and Capability.EDIT in caller_capabilities(
+        user, ruleset.tenant_id
+    )
+
+
 def ruleset_editable_check(ruleset: Ruleset) -> None:
     if ruleset.status != RulesetStatus.DRAFT:
         raise RulesetReadOnly(
@@ -55,7 +64,7 @@ def ruleset_editable_check(ruleset: Ruleset) -> None:
         )
 
 
-def _ruleset_touch(ruleset_id: int, actor) -> None:
+def ruleset_touch(ruleset_id: int, actor) -> None:
     """Record that a ruleset changed: new revision (cache key), last editor, time."""
     changes = {"revision": F("revision") + 1, "updated_at": timezone.now()}
     if actor is not None:
@@ -187,7 +196,7 @@ def ruleset_part_save(*, part, actor):
             actor=actor,
             edit=rule_edit_describe(before, after, part),
         )
-    _ruleset_touch(ruleset.pk, actor)
+    ruleset_touch(ruleset.pk, actor)
     return part
 
 
@@ -272,7 +281,7 @@ def ruleset_parts_bulk_create(
     _bulk_create(rule_conditions, RuleCondition, None, {}, **history)
     _bulk_create(patterns, Pattern, None, {}, **history)
     _bulk_create(test_cases, RulesetTestCase, None, {}, **history)
-    _ruleset_touch(locked.pk, actor)
+    ruleset_touch(locked.pk, actor)
 
 
 def _bulk_create(objects, model, key: str | None, scope: dict, *, actor, change_reason, date):
@@ -388,7 +397,7 @@ def ruleset_part_delete(*, part, actor) -> None:
             actor=actor,
             edit=rule_edit_describe(before, after, part, deleted=True),
         )
-    _ruleset_touch(ruleset.pk, actor)
+    ruleset_touch(ruleset.pk, actor)
 
 
 def rule_create(*, ruleset: Ruleset, actor, conditions: list[Condition] = (), **fields) -> Rule:
@@ -439,7 +448,7 @@ def catalog_entry_save(*, entry, actor):
     entry._history_user = actor
     entry.save()
     for ruleset in catalog_entry_users(entry):
-        _ruleset_touch(ruleset.pk, None)
+        ruleset_touch(ruleset.pk, None)
     return entry
 
 

@@ -18,7 +18,8 @@ from rules.change_notifications import change_record
 from rules.choices import TRANSITIONS, Capability, RulesetStatus
 from rules.engine import Problem
 from rules.errors import RulesetInvalid, TransitionNotAllowed, problem_text
-from rules.models import DecisionModel, Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+from rules.models import Pattern, Rule, RuleCondition, Ruleset, RulesetTestCase
+from rules.selectors.version_history import version_part_histories
 from rules.selectors.versions import REVIEW_REQUESTED
 from rules.services.compilation import ruleset_validation_problems, ruleset_validation_warnings
 from rules.services.decision_models import decision_model_copy
@@ -86,16 +87,7 @@ def ruleset_transition(*, ruleset_id: int, target: str, actor) -> Ruleset:
 def ruleset_editors(ruleset: Ruleset) -> set[int]:
     """Ids of everyone in the version's history since it was created: the version itself, its
     rules, catalog links, patterns, test cases and (a decision table) its DMN model."""
-    sources = (
-        Ruleset.history.filter(id=ruleset.pk),
-        Rule.history.filter(ruleset_id=ruleset.pk),
-        RuleCondition.history.filter(
-            rule_id__in=Rule.history.filter(ruleset_id=ruleset.pk).values("id")
-        ),
-        Pattern.history.filter(ruleset_id=ruleset.pk),
-        RulesetTestCase.history.filter(ruleset_id=ruleset.pk),
-        DecisionModel.history.filter(ruleset_id=ruleset.pk),
-    )
+    sources = (Ruleset.history.filter(id=ruleset.pk), *version_part_histories(ruleset.pk))
     editors = set()
     for records in sources:
         editors.update(

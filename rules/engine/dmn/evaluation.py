@@ -53,8 +53,9 @@ class DmnEvaluation:
         """The result of the top decision (the first decision no other decision requires)."""
         return self.outputs.get(self.top_decision)
 
-    def as_dict(self) -> dict:
-        """Plain JSON: dates and durations as ISO strings; `trace` only when it was asked for.
+    def as_dict(self, *, with_trace: bool = True) -> dict:
+        """Plain JSON: dates and durations as ISO strings; `trace` only when it was asked for
+        (and `with_trace`: a log row leaves it out without copying it).
 
         A logged request reads it three times (answer, log row, recommendation): the JSON of
         the outputs is built once and shared, so callers must not mutate nested values."""
@@ -66,7 +67,7 @@ class DmnEvaluation:
                 "errors": [error.as_dict() for error in self.errors],
             }
         result = dict(self._plain)
-        if self.trace is not None:
+        if with_trace and self.trace is not None:
             result["trace"] = copy.deepcopy(self.trace)
         return result
 
