@@ -660,6 +660,17 @@ class DecisionModel(TimestampedModel):
         return f"decision model of {self.ruleset}"
 
 
+# What an author sets on a ruleset version itself, besides its name and version: edited through
+# editing.ruleset_update, restored by a revert, compared by version_diff.
+RULESET_AUTHORED_FIELDS = (
+    "description",
+    "tags",
+    "semantics",
+    "default_recommendation",
+    "input_validation",
+    "metadata",
+)
+
 # A test case's own fields: what the admin edits and what imports copy into a new draft.
 TEST_CASE_FIELDS = (
     "name",

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rules.models import (
+    RULESET_AUTHORED_FIELDS,
     Action,
     Attribute,
     Condition,
@@ -23,14 +24,7 @@ from rules.selectors.decision_models import decision_definitions, ruleset_is_dec
 # The fields an author sets on the version itself. Left out: name (the key), version (the page
 # names both), kind (fixed at creation), is_default (moved by "set default" across versions, not
 # authored in one), status, revision and timestamps (the lifecycle's, not the author's).
-RULESET_FIELDS = (
-    "description",
-    "tags",
-    "semantics",
-    "default_recommendation",
-    "input_validation",
-    "metadata",
-)
+RULESET_FIELDS = RULESET_AUTHORED_FIELDS
 RULE_FIELDS = (
     "rule_name",
     "attribute",

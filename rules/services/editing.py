@@ -21,6 +21,7 @@ from rules.choices import (
 )
 from rules.errors import CatalogEntryInUse, RulesetReadOnly
 from rules.models import (
+    RULESET_AUTHORED_FIELDS,
     Action,
     Condition,
     Pattern,
@@ -36,16 +37,7 @@ from rules.tenant_roles import caller_capabilities
 # Rows per INSERT of the bulk writes (imports): well under PostgreSQL's 65,535 parameters.
 BULK_BATCH_SIZE = 1000
 
-RULESET_EDITABLE_FIELDS = (
-    "name",
-    "description",
-    "version",
-    "tags",
-    "metadata",
-    "semantics",
-    "default_recommendation",
-    "input_validation",
-)
+RULESET_EDITABLE_FIELDS = ("name", "version", *RULESET_AUTHORED_FIELDS)
 
 
 def ruleset_editable_by(ruleset: Ruleset, user) -> bool:
